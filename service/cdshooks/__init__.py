@@ -1,0 +1,1 @@
+"""CDS Hooks 2.0 wire models and prefetch handling."""

@@ -1,0 +1,184 @@
+"""Pydantic v2 models of the CDS Hooks 2.0.1 wire format (camelCase on the wire).
+
+Requests ignore unknown members (decision A6). Responses are dumped with :func:`dump_clean`, which
+drops ``None`` and empty containers so no optional member is ever null or empty (A2/A3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+USER_ID_PATTERN = r"^(Practitioner|PractitionerRole|Patient|RelatedPerson)/[^/\s]+$"
+
+
+class WireModel(BaseModel):
+    """camelCase aliases, population by field name, unknown members ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class FhirAuthorization(WireModel):
+    """The OAuth token the CDS client lends us for its FHIR server (spec F3). Never logged."""
+
+    access_token: str = Field(min_length=1)
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str
+    subject: str
+    patient: str | None = None
+
+    def __repr__(self) -> str:  # keep the token out of any accidental repr in logs
+        return "FhirAuthorization(access_token=***)"
+
+    __str__ = __repr__
+
+    model_config = ConfigDict(alias_generator=None, populate_by_name=True, extra="ignore")
+
+
+class PatientViewContext(WireModel):
+    """Context of the patient-view hook (hook library 1.0.1)."""
+
+    user_id: str = Field(pattern=USER_ID_PATTERN)
+    patient_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-\.]{1,64}$")
+    encounter_id: str | None = Field(default=None, min_length=1)
+
+
+class HookRequest(WireModel):
+    """A service invocation (spec section C)."""
+
+    hook: str = Field(min_length=1)
+    hook_instance: str = Field(min_length=1, max_length=256)
+    fhir_server: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    fhir_authorization: FhirAuthorization | None = None
+    context: PatientViewContext
+    prefetch: dict[str, Any] | None = None
+    extension: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _auth_needs_server(self) -> HookRequest:
+        if self.fhir_authorization is not None and not self.fhir_server:
+            raise ValueError("fhirAuthorization requires fhirServer")
+        return self
+
+    @field_validator("fhir_server")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+
+class Coding(WireModel):
+    system: str
+    code: str
+    display: str | None = None
+
+
+class Source(WireModel):
+    label: str
+    url: str | None = None
+    icon: str | None = None
+    topic: Coding | None = None
+
+
+class Link(WireModel):
+    label: str
+    url: str
+    type: Literal["absolute", "smart"] = "absolute"
+    app_context: str | None = None
+
+
+class Action(WireModel):
+    type: Literal["create", "update", "delete"]
+    description: str
+    resource: dict[str, Any] | None = None
+    resource_id: str | None = None
+
+
+class Suggestion(WireModel):
+    label: str
+    uuid: str | None = None
+    is_recommended: bool | None = None
+    actions: list[Action] = Field(default_factory=list)
+
+
+class Card(WireModel):
+    uuid: str | None = None
+    summary: str = Field(max_length=139)
+    detail: str | None = None
+    indicator: Literal["info", "warning", "critical"]
+    source: Source
+    suggestions: list[Suggestion] = Field(default_factory=list)
+    selection_behavior: Literal["at-most-one", "any"] | None = None
+    override_reasons: list[Coding] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+
+
+class HookResponse(WireModel):
+    cards: list[Card] = Field(default_factory=list)
+
+
+class ServiceDefinition(WireModel):
+    """One entry of the discovery document (spec B4)."""
+
+    hook: str
+    title: str | None = None
+    description: str
+    id: str
+    prefetch: dict[str, str] = Field(default_factory=dict)
+    usage_requirements: str | None = None
+
+
+class DiscoveryResponse(WireModel):
+    services: list[ServiceDefinition]
+
+
+class OverrideReasonFeedback(WireModel):
+    reason: Coding | None = None
+    user_comment: str | None = None
+
+
+class AcceptedSuggestion(WireModel):
+    id: str = Field(min_length=1)
+
+
+class FeedbackItem(WireModel):
+    """One feedback entry (spec J3)."""
+
+    card: str = Field(min_length=1)
+    outcome: Literal["accepted", "overridden"]
+    accepted_suggestions: list[AcceptedSuggestion] | None = None
+    override_reason: OverrideReasonFeedback | None = None
+    outcome_timestamp: datetime
+
+    @model_validator(mode="after")
+    def _accepted_needs_suggestions(self) -> FeedbackItem:
+        if self.outcome == "accepted" and not self.accepted_suggestions:
+            raise ValueError("acceptedSuggestions is required for accepted outcomes")
+        return self
+
+
+class FeedbackRequest(WireModel):
+    feedback: list[FeedbackItem] = Field(min_length=1)
+    hook_instance: str | None = None
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {k: _clean(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != [] and v != {} and v != ""}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def dump_clean(model: BaseModel, *, keep_empty: frozenset[str] = frozenset({"cards", "services"})) -> Any:
+    """Dump to wire JSON, dropping null/empty optional members but keeping top-level ``cards: []``."""
+    raw = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+    cleaned = _clean(raw)
+    for key in keep_empty:
+        if key in raw and key not in cleaned:
+            cleaned[key] = raw[key]
+    return cleaned

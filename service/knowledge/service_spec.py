@@ -1,0 +1,43 @@
+"""The service definition (``cards/service.json``): discovery entry and the data each rule needs."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from service.cdshooks.models import ServiceDefinition
+
+
+class PrefetchSpec(BaseModel):
+    """One prefetch template, the resource type it returns, and whether the rules cannot do without it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    query: str
+    resource_type: str
+    required: bool
+
+
+class ServiceSpec(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    id: str
+    hook: str
+    title: str
+    description: str
+    usage_requirements: str | None = None
+    prefetch: dict[str, PrefetchSpec] = Field(default_factory=dict)
+
+    def discovery_entry(self) -> ServiceDefinition:
+        return ServiceDefinition(
+            hook=self.hook,
+            title=self.title,
+            description=self.description,
+            id=self.id,
+            prefetch={key: spec.query for key, spec in self.prefetch.items()},
+            usage_requirements=self.usage_requirements,
+        )
+
+    @property
+    def required_keys(self) -> frozenset[str]:
+        return frozenset(key for key, spec in self.prefetch.items() if spec.required)

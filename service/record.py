@@ -1,0 +1,30 @@
+"""What data gathering hands to the clinical engine: raw FHIR resources per prefetch key.
+
+The engine never sees HTTP or prefetch mechanics; gathering never sees clinical logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Resource = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """The patient's data as obtained for one invocation.
+
+    ``resources`` maps a prefetch key of ``cards/service.json`` (``patient``, ``conditions``, ...) to the
+    resources obtained for it (already unwrapped from Bundles, OperationOutcomes removed).
+    ``unavailable`` names the optional keys that could not be obtained: the card says they were
+    "not evaluated". A key present with an empty list means "obtained, and there is no data".
+    """
+
+    patient_id: str
+    resources: Mapping[str, Sequence[Resource]]
+    unavailable: frozenset[str] = field(default_factory=frozenset)
+
+    def of(self, key: str) -> Sequence[Resource]:
+        return self.resources.get(key, ())

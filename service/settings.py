@@ -1,0 +1,103 @@
+"""Runtime settings, read from ``BACKPAIN_CDS_*`` environment variables and an optional ``.env``.
+
+Settings are built lazily through :func:`get_settings` (never at import time) so tests can build
+their own instance and hand it to ``create_app``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class TrustedIssuer(BaseModel):
+    """A CDS client allowed to call us: where its keys are and which ``jku`` it may name."""
+
+    iss: str
+    jwks_url: str | None = None
+    jwks: dict[str, Any] | None = None
+    jku: list[str] = Field(default_factory=list)
+    tenant: str | None = None
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a JSON list or a comma-separated string for list settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Profile ``development`` is lenient, ``production`` is locked down."""
+
+    model_config = SettingsConfigDict(env_prefix="BACKPAIN_CDS_", env_file=".env", extra="ignore")
+
+    profile: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///./backpain-cds.db"
+    public_base_url: str = "http://127.0.0.1:8080"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    knowledge_dir: Path = REPO_ROOT / "cards"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # FHIR callbacks (issue 4)
+    fhir_deadline_seconds: float = 2.0
+    fhir_connect_timeout_seconds: float = 1.0
+    fhir_read_timeout_seconds: float = 1.5
+    fhir_page_cap: int = 20
+    fhir_allow_anonymous: bool | None = None
+    fhir_server_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Authentication of CDS clients (issue 5)
+    trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["ES384", "RS384"])
+    jwt_max_lifetime_seconds: int = 3600
+    jwt_leeway_seconds: int = 60
+    jwks_fetch_timeout_seconds: float = 2.0
+    jwks_cache_seconds: int = 3600
+
+    # Input limits (issue 5)
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_json_depth: int = 64
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("cors_origins", "fhir_server_allowlist", "jwt_algorithms"):
+                if key in data:
+                    data[key] = _split_list(data[key])
+        return data
+
+    @property
+    def is_production(self) -> bool:
+        return self.profile == "production"
+
+    @property
+    def anonymous_fhir_allowed(self) -> bool:
+        """Anonymous FHIR queries: on in development (the sandbox sends no token), off in production."""
+        if self.fhir_allow_anonymous is not None:
+            return self.fhir_allow_anonymous
+        return not self.is_production
+
+    @property
+    def auth_required(self) -> bool:
+        return self.is_production
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
