@@ -1,0 +1,117 @@
+"""Turns a request into a :class:`PatientRecord`: prefetch first, then the FHIR server (spec E10, E11).
+
+Every key the prefetch does not satisfy is fetched, all in parallel, under one deadline for the whole
+invocation (a hook answer that arrives after the EHR gave up helps nobody). Optional keys that still
+fail are reported as ``unavailable`` so the card can say what was not evaluated; a required key that
+fails stops the invocation with :class:`RequiredDataUnavailable` (HTTP 412).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from service.cdshooks.models import HookRequest
+from service.cdshooks.prefetch import Prefetched, resolve_prefetch
+from service.errors import FhirAccessError, RequiredDataUnavailable
+from service.fhir.client import FhirClient, FhirServer
+from service.fhir.policy import fhir_server_for
+from service.fhir.query import TemplateError, render
+from service.knowledge.service_spec import PrefetchSpec, ServiceSpec
+from service.record import PatientRecord, Resource
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[list[Resource]]]
+
+
+def _job(
+    request: HookRequest, item: PrefetchSpec, got: Prefetched, client: FhirClient, server: FhirServer
+) -> Job:
+    async def fetch_template() -> list[Resource]:
+        try:
+            query = render(item.query, request.context)
+        except TemplateError as exc:
+            raise FhirAccessError(str(exc)) from exc
+        return await client.fetch(server, query)
+
+    async def run() -> list[Resource]:
+        if got.resources is not None and got.next_url is not None:
+            try:  # the client paginated its prefetch: read the remaining pages
+                rest = await client.pages(server, got.next_url, item.resource_type)
+                return [*got.resources, *rest]
+            except FhirAccessError:
+                pass  # e.g. a next link to another host: ask our way instead
+        return await fetch_template()
+
+    return run
+
+
+async def _run_all(jobs: dict[str, Job], deadline: float) -> tuple[dict[str, list[Resource]], dict[str, str]]:
+    """Run every job concurrently; whatever has not finished at the deadline is cancelled and failed."""
+    results: dict[str, list[Resource]] = {}
+    failures: dict[str, str] = {}
+
+    async def one(key: str, job: Job) -> None:
+        try:
+            results[key] = await job()
+        except FhirAccessError as exc:
+            failures[key] = exc.message
+
+    tasks = [asyncio.create_task(one(key, job)) for key, job in jobs.items()]
+    try:
+        async with asyncio.timeout(deadline):
+            await asyncio.gather(*tasks)
+    except TimeoutError:
+        for key in jobs.keys() - results.keys() - failures.keys():
+            failures[key] = f"no answer within the {deadline:g} s deadline"
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return results, failures
+
+
+async def gather(
+    request: HookRequest, spec: ServiceSpec, settings: Settings, client: FhirClient | None
+) -> PatientRecord:
+    """Resolve every prefetch key of ``spec`` for ``request``.
+
+    Raises:
+        RequiredDataUnavailable: a required key was neither prefetched nor fetchable; the message
+            names the keys, their resource types and why (never patient data or the token).
+    """
+    resources: dict[str, list[Resource]] = {}
+    pending: dict[str, Prefetched] = {}
+    for key, item in spec.prefetch.items():
+        got = resolve_prefetch(request.prefetch, key, item.resource_type)
+        if got.complete and got.resources is not None:
+            resources[key] = got.resources
+        else:
+            pending[key] = got
+    failures: dict[str, str] = {}
+    if pending:
+        try:
+            if client is None:
+                raise FhirAccessError("no FHIR client is configured")
+            server = fhir_server_for(request, settings)
+        except FhirAccessError as exc:
+            failures = dict.fromkeys(pending, exc.message)
+        else:
+            jobs = {k: _job(request, spec.prefetch[k], got, client, server) for k, got in pending.items()}
+            fetched, failures = await _run_all(jobs, settings.fhir_deadline_seconds)
+            resources.update(fetched)
+    for key, reason in sorted(failures.items()):
+        logger.warning(
+            "FHIR data unavailable",
+            extra={"hook_instance": request.hook_instance, "prefetch_key": key, "reason": reason},
+        )
+    missing_required = sorted(k for k in failures if spec.prefetch[k].required)
+    if missing_required:
+        raise RequiredDataUnavailable(
+            "Required data could not be obtained: "
+            + "; ".join(f"{k} ({spec.prefetch[k].resource_type}): {failures[k]}" for k in missing_required)
+        )
+    return PatientRecord(request.context.patient_id, resources, frozenset(failures))
