@@ -65,7 +65,7 @@ def _ensure_node_modules() -> None:
     subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=SERVER_DIR, check=True, timeout=300)
 
 
-def _wait_ready(process: subprocess.Popen[str]) -> str:
+def _wait_ready(process: subprocess.Popen[str], token: str | None) -> str:
     assert process.stdout is not None
     ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_SECONDS)
     line = process.stdout.readline() if ready else ""
@@ -73,7 +73,8 @@ def _wait_ready(process: subprocess.Popen[str]) -> str:
         process.kill()
         raise RuntimeError(f"Medplum test server did not start (said {line!r})")
     base_url = line.split(" ", 1)[1].strip()
-    httpx.get(f"{base_url}/metadata", timeout=5).raise_for_status()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    httpx.get(f"{base_url}/metadata", headers=headers, timeout=5).raise_for_status()
     return base_url
 
 
@@ -93,7 +94,7 @@ def running_fhir_server(
             args, cwd=SERVER_DIR, stdout=subprocess.PIPE, stderr=stderr, text=True, env=dict(os.environ)
         )
         try:
-            yield RunningFhirServer(_wait_ready(process), token, page_size)
+            yield RunningFhirServer(_wait_ready(process, token), token, page_size)
         finally:
             process.terminate()
             try:
