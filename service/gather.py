@@ -23,7 +23,9 @@ def _unwrap(value: Any, resource_type: str) -> list[Resource] | None:
         return [value]
     if value.get("resourceType") == "Bundle":
         entries = value.get("entry") or []
-        out = [e.get("resource") for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+        out: list[Resource] = [
+            e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+        ]
         if any(r.get("resourceType") == "OperationOutcome" for r in out):
             return None
         return [r for r in out if r.get("resourceType") == resource_type]
