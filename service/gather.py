@@ -9,8 +9,9 @@ fails stops the invocation with :class:`RequiredDataUnavailable` (HTTP 412).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
+
+import structlog
 
 from service.cdshooks.models import HookRequest
 from service.cdshooks.prefetch import Prefetched, resolve_prefetch
@@ -22,14 +23,12 @@ from service.knowledge.service_spec import PrefetchSpec, ServiceSpec
 from service.record import PatientRecord, Resource
 from service.settings import Settings
 
-logger = logging.getLogger(__name__)
+log = structlog.get_logger("service.gather")
 
 Job = Callable[[], Awaitable[list[Resource]]]
 
 
-def _job(
-    request: HookRequest, item: PrefetchSpec, got: Prefetched, client: FhirClient, server: FhirServer
-) -> Job:
+def _job(request: HookRequest, item: PrefetchSpec, got: Prefetched, client: FhirClient, server: FhirServer) -> Job:
     async def fetch_template() -> list[Resource]:
         try:
             query = render(item.query, request.context)
@@ -104,10 +103,7 @@ async def gather(
             fetched, failures = await _run_all(jobs, settings.fhir_deadline_seconds)
             resources.update(fetched)
     for key, reason in sorted(failures.items()):
-        logger.warning(
-            "FHIR data unavailable",
-            extra={"hook_instance": request.hook_instance, "prefetch_key": key, "reason": reason},
-        )
+        log.warning("fhir.unavailable", hook_instance=request.hook_instance, prefetch_key=key, reason=reason)
     missing_required = sorted(k for k in failures if spec.prefetch[k].required)
     if missing_required:
         raise RequiredDataUnavailable(
