@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service.commands import serve
+from service.commands import evaluate, load_fixtures, serve
 
-COMMANDS = [serve]
+COMMANDS = [serve, load_fixtures, evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:

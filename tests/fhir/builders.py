@@ -23,8 +23,7 @@ def sample_patient(pid: str) -> dict[str, list[dict[str, Any]]]:
 
     def many(kind: str, n: int, **fields: Any) -> list[dict[str, Any]]:
         return [
-            {"resourceType": kind, "id": f"{pid}-{kind.lower()}-{i}", "subject": subject, **fields}
-            for i in range(n)
+            {"resourceType": kind, "id": f"{pid}-{kind.lower()}-{i}", "subject": subject, **fields} for i in range(n)
         ]
 
     weight = {"coding": [{"system": "http://loinc.org", "code": LOINC_IN_TEMPLATE}]}

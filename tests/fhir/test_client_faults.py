@@ -42,9 +42,7 @@ FAULTS = {
     "http-500": (lambda _: httpx.Response(500, text="boom"), "HTTP 500"),
     "invalid-json": (lambda _: httpx.Response(200, text='{"resourceType": "Bundle",'), "not JSON"),
     "html-page": (
-        lambda _: httpx.Response(
-            200, text="<html><body>Sign in</body></html>", headers={"content-type": "text/html"}
-        ),
+        lambda _: httpx.Response(200, text="<html><body>Sign in</body></html>", headers={"content-type": "text/html"}),
         "not JSON",
     ),
     "json-not-fhir": (lambda _: httpx.Response(200, json={"status": "ok"}), "not a FHIR resource"),

@@ -1,0 +1,70 @@
+"""``load-fixtures`` and ``evaluate`` against the Medplum test server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.cli import main
+from tests.fhir.builders import all_resources, sample_patient
+from tests.support.fhir_server import TEST_TOKEN
+
+pytestmark = pytest.mark.integration
+
+
+def write_case(cases: Path, pid: str) -> Path:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in all_resources(sample_patient(pid))],
+    }
+    path = cases / f"case-{pid}" / "bundle.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(bundle))
+    return path
+
+
+def test_load_fixtures_keeps_ids_and_sends_the_token(fhir_server_with_token, tmp_path, capsys):
+    server = fhir_server_with_token
+    write_case(tmp_path, "cli-1")
+    server.clear_log()
+    code = main(["load-fixtures", "--fhir-server", server.base_url, "--token", TEST_TOKEN, "--cases", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"loaded {len(all_resources(sample_patient('cli-1')))} resources" in out
+    assert TEST_TOKEN not in out
+    assert all(e["authorized"] and e["method"] == "PUT" for e in server.request_log())
+    auth = {"Authorization": f"Bearer {TEST_TOKEN}"}
+    assert httpx.get(f"{server.base_url}/Condition/cli-1-condition-4", headers=auth).status_code == 200
+
+
+def test_load_fixtures_without_cases_fails(fhir_server, tmp_path, capsys):
+    assert main(["load-fixtures", "--fhir-server", fhir_server.base_url, "--cases", str(tmp_path)]) == 1
+    assert "no fixture bundles" in capsys.readouterr().out
+
+
+def test_evaluate_from_bundle_equals_evaluate_from_fhir_server(fhir_server, tmp_path, capsys):
+    bundle = write_case(tmp_path, "cli-2")
+    assert main(["load-fixtures", "--fhir-server", fhir_server.base_url, "--cases", str(tmp_path)]) == 0
+    capsys.readouterr()
+    as_of = ["--as-of", "2024-06-01"]
+    assert main(["evaluate", "--bundle", str(bundle), "--json", *as_of]) == 0
+    from_bundle = json.loads(capsys.readouterr().out)
+    fetch = ["--fhir-server", fhir_server.base_url, "--patient", "cli-2"]
+    assert main(["evaluate", *fetch, "--json", *as_of]) == 0
+    from_server = json.loads(capsys.readouterr().out)
+    assert from_bundle == from_server
+    assert main(["evaluate", *fetch, *as_of]) == 0
+    screen = capsys.readouterr().out
+    expected = [card["summary"][:40] for card in from_server["cards"]] or ["No card"]
+    assert all(text in screen for text in expected)
+
+
+def test_evaluate_explains_a_412(capsys, tmp_path):
+    code = main(["evaluate", "--fhir-server", "http://127.0.0.1:9/fhir", "--patient", "nobody"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Cannot evaluate" in out and "patient (Patient)" in out
