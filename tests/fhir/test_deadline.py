@@ -7,10 +7,8 @@ deadline can end the wait.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -20,31 +18,10 @@ from service.errors import RequiredDataUnavailable
 from service.fhir.client import FhirClient
 from service.gather import gather
 from tests.fhir.builders import OPTIONAL_KEYS, SPEC, as_prefetch, hook_body, sample_patient, settings
+from tests.fhir.stand_ins import hanging_server
 
 DEADLINE = 0.5
 MARGIN = 0.5
-
-
-@asynccontextmanager
-async def hanging_server() -> AsyncIterator[str]:
-    stop = asyncio.Event()
-    writers: list[asyncio.StreamWriter] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-        await reader.read(65536)
-        await stop.wait()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/fhir"
-    finally:
-        stop.set()
-        for writer in writers:
-            writer.close()
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.fixture

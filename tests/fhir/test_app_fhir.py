@@ -1,0 +1,66 @@
+"""Data access seen from the HTTP API: what an EHR gets back when its FHIR server fails it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.fhir.app_client import SERVICE_URL, app_client
+from tests.fhir.builders import OPTIONAL_KEYS, as_prefetch, hook_body, sample_patient
+from tests.fhir.stand_ins import hanging_server
+from tests.support.fhir_server import TEST_TOKEN
+
+DEADLINE = 0.5
+MARGIN = 0.5
+
+
+def outcome_text(body: dict[str, object]) -> str:
+    assert body["resourceType"] == "OperationOutcome"
+    issues = body["issue"]
+    assert isinstance(issues, list)
+    return " ".join(f"{i.get('diagnostics', '')} {i.get('details', {}).get('text', '')}" for i in issues)
+
+
+@pytest.mark.integration
+async def test_G3_fhir_server_401_gives_412_operation_outcome_naming_the_data(fhir_server_with_token, tmp_path):
+    server = fhir_server_with_token
+    await server.load(sample_patient("app-401")["patient"])
+    body = hook_body("app-401", fhir_server=server.base_url, token="expired-token")
+    async with app_client(tmp_path) as client:
+        response = await client.post(SERVICE_URL, json=body)
+    assert response.status_code == 412
+    text = outcome_text(response.json())
+    assert "patient (Patient): FHIR server answered HTTP 401" in text
+    assert "expired-token" not in response.text and TEST_TOKEN not in response.text
+
+
+async def test_G3_no_prefetch_and_no_fhir_server_gives_412(tmp_path):
+    async with app_client(tmp_path) as client:
+        response = await client.post(SERVICE_URL, json=hook_body("app-none"))
+    assert response.status_code == 412
+    assert "conditions (Condition): the request names no fhirServer" in outcome_text(response.json())
+
+
+async def test_deadline_through_the_api_required_data_hangs_412(tmp_path):
+    """Stand-in: a TCP server that never answers (Medplum always does)."""
+    async with hanging_server() as base, app_client(tmp_path, fhir_deadline_seconds=DEADLINE) as client:
+        started = time.monotonic()
+        response = await client.post(SERVICE_URL, json=hook_body("app-slow", fhir_server=base))
+        elapsed = time.monotonic() - started
+    assert elapsed < DEADLINE + MARGIN
+    assert response.status_code == 412
+    assert "deadline" in outcome_text(response.json())
+
+
+async def test_deadline_through_the_api_optional_data_hangs_200(tmp_path):
+    """Stand-in: a TCP server that never answers; the required data comes in the prefetch."""
+    prefetch = {k: v for k, v in as_prefetch(sample_patient("app-slow-2")).items() if k not in OPTIONAL_KEYS}
+    async with hanging_server() as base, app_client(tmp_path, fhir_deadline_seconds=DEADLINE) as client:
+        body = hook_body("app-slow-2", fhir_server=base, prefetch=prefetch)
+        started = time.monotonic()
+        response = await client.post(SERVICE_URL, json=body)
+        elapsed = time.monotonic() - started
+    assert elapsed < DEADLINE + MARGIN
+    assert response.status_code == 200
+    assert isinstance(response.json()["cards"], list)
