@@ -2,7 +2,8 @@
 
 The server URL comes from the caller, so in production it must be on an allowlist (against SSRF),
 a bearer token never goes over plain http, and a server without ``fhirAuthorization`` is queried
-anonymously only where settings allow it (the development profile, for the public sandbox).
+anonymously only in the development profile, and there only while ``fhir_allow_anonymous`` allows it
+(the public sandbox sends no token).
 """
 
 from __future__ import annotations
@@ -35,13 +36,11 @@ def fhir_server_for(request: HookRequest, settings: Settings) -> FhirServer:
     scheme = urlsplit(url).scheme
     if scheme not in ("http", "https"):
         raise FhirAccessError("fhirServer is not an http(s) URL")
-    if (settings.is_production or settings.fhir_server_allowlist) and not _allowed(
-        url, settings.fhir_server_allowlist
-    ):
+    if (settings.is_production or settings.fhir_server_allowlist) and not _allowed(url, settings.fhir_server_allowlist):
         raise FhirAccessError("fhirServer is not on the configured allowlist")
     auth = request.fhir_authorization
     if auth is None:
-        if not settings.anonymous_fhir_allowed:
+        if settings.is_production or not settings.anonymous_fhir_allowed:
             raise FhirAccessError("no fhirAuthorization, and anonymous FHIR access is disabled")
         return FhirServer(url)
     if settings.is_production and scheme != "https":

@@ -54,6 +54,12 @@ def test_F8_production_refuses_anonymous_queries():
         fhir_server_for(request("https://ehr.example/fhir", auth=False), prod)
 
 
+def test_F8_production_refuses_anonymous_queries_even_when_switched_on():
+    prod = settings(profile="production", fhir_allow_anonymous=True, fhir_server_allowlist=["https://ehr.example/fhir"])
+    with pytest.raises(FhirAccessError, match="anonymous"):
+        fhir_server_for(request("https://ehr.example/fhir", auth=False), prod)
+
+
 def test_F8_anonymous_can_be_switched_off_in_development():
     with pytest.raises(FhirAccessError, match="anonymous"):
         fhir_server_for(request("http://localhost/fhir", auth=False), settings(fhir_allow_anonymous=False))
