@@ -64,3 +64,17 @@ async def test_deadline_through_the_api_optional_data_hangs_200(tmp_path):
     assert elapsed < DEADLINE + MARGIN
     assert response.status_code == 200
     assert isinstance(response.json()["cards"], list)
+
+
+@pytest.mark.integration
+async def test_F4_access_token_is_never_logged(fhir_server_with_token, tmp_path, capsys, caplog):
+    server = fhir_server_with_token
+    await server.load(sample_patient("app-log")["patient"])
+    async with app_client(tmp_path) as client:
+        for token, status in ((TEST_TOKEN, 200), ("expired-token-5be1", 412)):
+            body = hook_body("app-log", fhir_server=server.base_url, token=token)
+            response = await client.post(SERVICE_URL, json=body)
+            assert response.status_code == status
+    logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    assert "fhir.unavailable" in logged, "the failed callbacks should have been logged"
+    assert TEST_TOKEN not in logged and "expired-token-5be1" not in logged
