@@ -35,8 +35,11 @@ class FhirServer:
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError as exc:  # e.g. a non-numeric port in a paging link
+        raise FhirAccessError("malformed URL from the FHIR server") from exc
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
@@ -96,7 +99,7 @@ class FhirClient:
             response = await self._http.get(url, headers=headers)
         except httpx.TimeoutException as exc:
             raise FhirAccessError("FHIR server timed out") from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FhirAccessError(f"FHIR server unreachable ({type(exc).__name__})") from exc
         if absent_ok and response.status_code in (404, 410):
             return None

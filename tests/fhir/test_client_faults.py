@@ -81,6 +81,12 @@ async def test_paging_link_to_another_host_is_not_followed_and_gets_no_token():
     assert [r.url.host for r in seen] == ["ehr.example"]
 
 
+@pytest.mark.parametrize("link", ["https://ehr.example:notaport/fhir/Condition", "https://[::1/fhir/Condition"])
+async def test_malformed_paging_link_is_an_access_error_not_a_crash(link: str):
+    with pytest.raises(FhirAccessError):
+        await client_for(lambda _: page(link)).search(FhirServer(BASE, "tok"), SEARCH)
+
+
 async def test_paging_stops_at_the_cap_with_an_error_not_partial_data():
     calls = 0
 
