@@ -1,13 +1,13 @@
-"""Every error body is a FHIR OperationOutcome (decision G6), built in one place so all layers agree."""
+"""FHIR OperationOutcome bodies: the one shape of every error the service returns (decision G6)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def operation_outcome(code: str, message: str) -> dict[str, Any]:
-    """A one-issue OperationOutcome; ``message`` must never contain patient data or secrets."""
+def operation_outcome(code: str, message: str, severity: str = "error") -> dict[str, Any]:
+    """An OperationOutcome with one issue; ``message`` must never carry patient data or tokens."""
     return {
         "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": code, "diagnostics": message}],
+        "issue": [{"severity": severity, "code": code, "diagnostics": message}],
     }

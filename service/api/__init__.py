@@ -1,0 +1,1 @@
+"""HTTP layer: endpoints, dependencies and the mapping of errors to statuses."""

@@ -1,0 +1,49 @@
+"""What endpoints share: the application state and the authentication dependency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+
+import httpx
+from fastapi import Depends, Request
+
+from service.clock import Clock
+from service.knowledge import Knowledge
+from service.settings import Settings
+from service.storage.feedback import FeedbackStore
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, authorization_header: str | None, path: str) -> dict[str, Any] | None: ...
+
+
+@dataclass
+class AppState:
+    """Built once in ``create_app``; nothing here is per request."""
+
+    settings: Settings
+    knowledge: Knowledge
+    clock: Clock
+    feedback: FeedbackStore
+    http: httpx.AsyncClient
+    authenticator: Authenticator | None = None
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.backpain
+    return state
+
+
+State = Annotated[AppState, Depends(app_state)]
+
+
+async def authenticate(request: Request) -> None:
+    """Verify the caller's JWT on every CDS Hooks endpoint (spec K2: discovery, service, feedback)."""
+    authenticator = app_state(request).authenticator
+    if authenticator is not None:
+        claims = await authenticator.authenticate(request.headers.get("authorization"), request.url.path)
+        request.state.jwt_iss = claims.get("iss") if claims else None
+
+
+Authenticated = Depends(authenticate)

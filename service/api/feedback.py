@@ -1,0 +1,28 @@
+"""``POST /cds-services/{id}/feedback``: store what the clinician did with our cards (spec J)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from service.api.deps import Authenticated, State
+from service.api.hooks import check_service
+from service.api.parsing import parse_body
+from service.cdshooks.models import FeedbackRequest
+
+router = APIRouter()
+
+
+@router.post(
+    "/cds-services/{service_id}/feedback",
+    dependencies=[Authenticated],
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}}},
+)
+async def feedback(service_id: str, request: Request, state: State) -> Response:
+    check_service(state, service_id)
+    body = parse_body(await request.body(), FeedbackRequest)
+    request.state.hook_instance = body.hook_instance
+    await run_in_threadpool(state.feedback.add, service_id, body.feedback, body.hook_instance)
+    # 200 with no body (decision J7): an empty JSON object would break A2.
+    return Response(status_code=200)

@@ -1,0 +1,41 @@
+"""``POST /cds-services/{id}``: validate, gather the data, run the engine, answer the cards."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from service.api.deps import AppState, Authenticated, State
+from service.api.parsing import parse_body
+from service.api.responses import JSONResponse
+from service.cdshooks.models import HookRequest, HookResponse, dump_clean
+from service.engine import evaluate
+from service.errors import InvalidRequest, UnknownService
+from service.gather import gather
+
+router = APIRouter()
+
+
+def check_service(state: AppState, service_id: str) -> None:
+    if service_id != state.knowledge.service.id:
+        raise UnknownService(f"no CDS service with id '{service_id}'")
+
+
+@router.post(
+    "/cds-services/{service_id}",
+    dependencies=[Authenticated],
+    response_model=HookResponse,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/HookRequest"}}}}},
+)
+async def invoke(service_id: str, request: Request, state: State) -> JSONResponse:
+    check_service(state, service_id)
+    hook_request = parse_body(await request.body(), HookRequest)
+    spec = state.knowledge.service
+    request.state.hook_instance = hook_request.hook_instance
+    if hook_request.hook != spec.hook:
+        raise InvalidRequest(f"service '{spec.id}' answers the '{spec.hook}' hook, not '{hook_request.hook}'")
+    record = await gather(hook_request, spec, state.settings, state.http)
+    result = evaluate(record, state.knowledge, state.clock(), hook_request.hook_instance)
+    request.state.tier = result.tier
+    request.state.cards = len(result.cards)
+    return JSONResponse(dump_clean(HookResponse(cards=result.cards)))

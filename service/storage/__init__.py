@@ -1,0 +1,1 @@
+"""Persistent state: feedback (and, for multi-replica deployments, shared caches)."""
