@@ -2,7 +2,7 @@
 
 Order matters: everything that can be judged without keys (header, algorithm, ``iss``, ``jku``) is
 judged before any key is fetched, so an untrusted token never makes us fetch a URL it names.
-Every failure is one ``Unauthorized`` whose reason is logged here and never sent to the client.
+Every failure is one ``Unauthorized`` whose reason the API's error handler logs and never sends.
 """
 
 from __future__ import annotations
@@ -80,13 +80,9 @@ class Authenticator:
         header = (authorization_header or "").strip() or None
         if not self._settings.auth_required and (header is None or not self._issuers):
             return None  # development: checked only when a token is sent and issuers are configured
-        try:
-            if header is None:
-                raise Unauthorized("no Authorization header")
-            return await self._verify(header, path)
-        except Unauthorized as exc:
-            log.warning("auth.rejected", reason=exc.reason, path=path)
-            raise
+        if header is None:
+            raise Unauthorized("no Authorization header")
+        return await self._verify(header, path)
 
     async def _verify(self, header: str, path: str) -> dict[str, Any]:
         scheme, _, token = header.partition(" ")

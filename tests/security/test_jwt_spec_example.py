@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import jwt
 import pytest
-from structlog.testing import capture_logs
 
 from service.errors import Unauthorized
 from service.security.jwt import Authenticator
@@ -53,12 +52,11 @@ async def test_K13_spec_example_token_rejected_as_expired() -> None:
     auth = Authenticator(
         settings_for(issuer, public_base_url="https://cds.example.org"), InMemoryReplayCache(), jwks.client()
     )
-    with capture_logs() as logs, pytest.raises(Unauthorized) as caught:
+    with pytest.raises(Unauthorized) as caught:
         await auth.authenticate(f"Bearer {SPEC_TOKEN}", "/cds-services/some-service")
     assert caught.value.status_code == 401
     # Every pre-signature check passed and the key was fetched from the allowlisted jku ...
     assert jwks.fetched == [SPEC_JKU]
     # ... and the failing check is expiry (PyJWT checks exp after the signature).
     assert "ExpiredSignatureError" in caught.value.reason
-    assert [entry["reason"] for entry in logs if entry["event"] == "auth.rejected"] == [caught.value.reason]
-    assert not any(SPEC_TOKEN.split(".")[2] in str(entry) for entry in logs)
+    assert SPEC_TOKEN.split(".")[2] not in caught.value.reason
