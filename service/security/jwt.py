@@ -135,9 +135,7 @@ class Authenticator:
         except KeySetUnavailable as exc:
             raise Unauthorized(f"JWK Set {_show(url)} unavailable: {exc}") from None
 
-    def _decode(
-        self, token: str, keys: list[dict[str, Any]], alg: str, iss: str, audience: str
-    ) -> dict[str, Any]:
+    def _decode(self, token: str, keys: list[dict[str, Any]], alg: str, iss: str, audience: str) -> dict[str, Any]:
         """Verify signature then registered claims; with several keys for one kid, any may sign."""
         usable = [key for key in keys if _fits(key, alg)]
         if not usable:

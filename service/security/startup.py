@@ -30,9 +30,7 @@ def security_problems(settings: Settings) -> list[str]:
     ]
     for issuer in settings.trusted_issuers:
         if issuer.jwks is None and not issuer.jwks_url and not issuer.jku:
-            problems.append(
-                f"trusted issuer {issuer.iss!r} has no jwks, jwks_url or jku: no key can verify it"
-            )
+            problems.append(f"trusted issuer {issuer.iss!r} has no jwks, jwks_url or jku: no key can verify it")
     if not settings.is_production:
         return problems
     if not settings.trusted_issuers:
@@ -42,9 +40,7 @@ def security_problems(settings: Settings) -> list[str]:
             "would be refused"
         )
     if "*" in settings.cors_origins:
-        problems.append(
-            "profile production does not allow '*' in BACKPAIN_CDS_CORS_ORIGINS; list the origins"
-        )
+        problems.append("profile production does not allow '*' in BACKPAIN_CDS_CORS_ORIGINS; list the origins")
     if not _is_https(settings.public_base_url):
         problems.append("profile production needs an https BACKPAIN_CDS_PUBLIC_BASE_URL (it is the JWT aud)")
     for issuer in settings.trusted_issuers:

@@ -21,9 +21,7 @@ class FakeClock:
 
 def cache_for(handler: httpx.MockTransport, clock: FakeClock | None = None) -> JwksCache:
     http = httpx.AsyncClient(transport=handler)
-    return JwksCache(
-        http, fetch_timeout=0.5, cache_seconds=600, min_refetch_seconds=30, clock=clock or FakeClock()
-    )
+    return JwksCache(http, fetch_timeout=0.5, cache_seconds=600, min_refetch_seconds=30, clock=clock or FakeClock())
 
 
 async def test_K11_keys_cached_until_expiry() -> None:

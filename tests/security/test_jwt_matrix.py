@@ -34,9 +34,7 @@ from tests.support.tokens import (
 
 @pytest.fixture
 def jwks() -> JwksServer:
-    return JwksServer(
-        {JKU: {"keys": [public_jwk(ec_key(), "k1", "ES384"), public_jwk(rsa_key(), "r1", "RS384")]}}
-    )
+    return JwksServer({JKU: {"keys": [public_jwk(ec_key(), "k1", "ES384"), public_jwk(rsa_key(), "r1", "RS384")]}})
 
 
 @pytest.fixture
@@ -129,9 +127,7 @@ async def test_K7_unknown_iss_rejected(auth: Authenticator, jwks: JwksServer) ->
     assert jwks.fetched == []
 
 
-async def test_K7_jku_not_on_allowlist_rejected_and_never_fetched(
-    auth: Authenticator, jwks: JwksServer
-) -> None:
+async def test_K7_jku_not_on_allowlist_rejected_and_never_fetched(auth: Authenticator, jwks: JwksServer) -> None:
     evil = "https://evil.example/jwks.json"
     jwks.sets[evil] = {"keys": [public_jwk(ec_key("evil"), "k1", "ES384")]}
     token = mint(ec_key("evil"), claims(), jku=evil)
@@ -144,10 +140,7 @@ async def test_K8_unknown_kid_then_key_rotation_accepted(auth: Authenticator, jw
     assert await auth.authenticate(f"Bearer {mint(ec_key(), claims())}", SERVICE_PATH) is not None
     jwks.sets[JKU] = {"keys": [public_jwk(ec_key("rotated"), "k2", "ES384")]}  # the client rotates
     payload = claims()
-    assert (
-        await auth.authenticate(f"Bearer {mint(ec_key('rotated'), payload, kid='k2')}", SERVICE_PATH)
-        == payload
-    )
+    assert await auth.authenticate(f"Bearer {mint(ec_key('rotated'), payload, kid='k2')}", SERVICE_PATH) == payload
     assert jwks.fetched == [JKU, JKU]  # first fetch, then exactly one refetch for the unknown kid
 
 

@@ -44,9 +44,7 @@ async def test_json_body_under_limit_passes_through_intact() -> None:
 
 async def test_413_when_content_length_over_limit() -> None:
     async with client() as http:
-        response = await http.post(
-            "/x", content=b"x" * (LIMIT + 1), headers={"content-type": "application/json"}
-        )
+        response = await http.post("/x", content=b"x" * (LIMIT + 1), headers={"content-type": "application/json"})
     assert_outcome(response, 413, "too-costly")
 
 

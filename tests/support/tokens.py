@@ -53,9 +53,7 @@ def public_jwk(key: PrivateKey, kid: str, alg: str) -> dict[str, Any]:
 
 
 def public_pem(key: PrivateKey) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def claims(path: str = SERVICE_PATH, **overrides: Any) -> dict[str, Any]:
@@ -72,9 +70,7 @@ def claims(path: str = SERVICE_PATH, **overrides: Any) -> dict[str, Any]:
     return {name: value for name, value in payload.items() if value is not None}
 
 
-def mint(
-    key: PrivateKey, payload: dict[str, Any], *, alg: str = "ES384", kid: str | None = "k1", **header: Any
-) -> str:
+def mint(key: PrivateKey, payload: dict[str, Any], *, alg: str = "ES384", kid: str | None = "k1", **header: Any) -> str:
     """Sign honestly with PyJWT; extra header fields (``jku``, ``typ``) pass through, None drops one."""
     fields = {"kid": kid, "typ": "JWT", **header}
     kept = {name: value for name, value in fields.items() if value is not None or name == "typ"}
