@@ -7,10 +7,10 @@ Then: shown in the card detail as a modifier; it never fires a card on its own. 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time
 
 from service.facts import PatientFacts
-from service.fhir.dates import age_in_years
+from service.fhir.dates import When, age_in_years
 from service.knowledge import Knowledge
 from service.rules.base import Evidence, Finding, Missing
 
@@ -21,8 +21,8 @@ def age_modifier(facts: PatientFacts, k: Knowledge, now: datetime) -> Finding:
     years = age_in_years(facts.birth_date, now)
     if years < k.config.age_modifier_years:
         return Finding("F9", False)
-    ev = Evidence(ref=facts.patient_ref, date=None, what="age", observed=f"{years} years",
-                  threshold=f">= {k.config.age_modifier_years} years")
+    today = When(datetime.combine(now.date(), time.min, UTC), has_time=False)
+    ev = Evidence(ref=facts.patient_ref, date=today, what=f"{years} years old (threshold >= {k.config.age_modifier_years})")
     return Finding("F9", True, (ev,))
 
 

@@ -19,6 +19,9 @@ CLASSES: tuple[tuple[str, Role], ...] = (
     ("muscle-relaxant", Role.MUSCLE_RELAXANT),
 )
 
+LABELS = {"opioid": "an opioid", "nsaid": "an NSAID", "paracetamol": "paracetamol",
+          "neuropathic": "a neuropathic agent", "muscle-relaxant": "a muscle relaxant"}
+
 
 def classify(fact: Fact, k: Knowledge) -> tuple[str, Evidence] | None:
     for name, role in CLASSES:

@@ -45,6 +45,10 @@ class Finding:
     missing: tuple[Missing, ...] = ()
 
 
+def days_text(days: int) -> str:
+    return f"{days} day{'' if days == 1 else 's'}"
+
+
 def coded(fact: Fact, vs: CompiledValueSet) -> Evidence | None:
     """Evidence that ``fact`` carries a code of ``vs`` (display from the resource, else the value set)."""
     key = vs.first_match(fact.codes)

@@ -14,9 +14,9 @@ from datetime import datetime
 from service.facts import PatientFacts
 from service.fhir.dates import days_between
 from service.knowledge import Knowledge
-from service.rules.analgesics import classify
+from service.rules.analgesics import LABELS, classify
 from service.rules.back_pain import BackPain
-from service.rules.base import Evidence, Finding, unavailable
+from service.rules.base import Evidence, Finding, days_text, unavailable
 from service.rules.treatment import episode_gap
 
 KEYS = ["medicationRequests", "medicationStatements"]
@@ -48,7 +48,8 @@ def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: 
         assert ev.date is not None
         gap_days = days_between(first_ev.date, ev.date.at)
         if gap_days >= cfg.escalation_days:
-            observed = f"{name} started {gap_days} days after {first_name} ({first_ev.ref}, {first_ev.date.iso_day()})"
+            observed = (f"{LABELS[name]} started {days_text(gap_days)} after {LABELS[first_name]} "
+                        f"({first_ev.ref}, {first_ev.date.iso_day()})")
             escalation = Evidence(ref=ev.ref, date=ev.date, what=ev.what, value_set=ev.value_set, code=ev.code,
                                   observed=observed, threshold=f">= {cfg.escalation_days} days later",
                                   text_match=ev.text_match, by_keyword=ev.by_keyword)

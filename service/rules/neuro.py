@@ -17,7 +17,7 @@ from service.fhir.dates import days_between
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
 from service.rules.back_pain import BackPain
-from service.rules.base import Evidence, Finding, coded, unavailable, value_coded
+from service.rules.base import Evidence, Finding, coded, days_text, unavailable, value_coded
 
 
 def _roles(bp: BackPain, has_cancer: bool) -> list[Role]:
@@ -48,6 +48,6 @@ def neuro_deficit(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain
             continue
         days = days_between(ev.date, now)
         evidence.append(Evidence(ref=ev.ref, date=ev.date, what=ev.what, value_set=ev.value_set, code=ev.code,
-                                 observed=f"{days} days ago", threshold=f"<= {window} days"))
+                                 observed=f"{days_text(days)} ago", threshold=f"<= {window} days"))
     missing = unavailable(["observations"], facts.unavailable)
     return Finding("F4", bool(evidence), tuple(sorted(evidence, key=lambda e: e.ref)), missing)

@@ -13,7 +13,7 @@ from service.fhir.dates import days_between
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
 from service.rules.back_pain import BackPain
-from service.rules.base import Evidence, Finding, Missing, coded
+from service.rules.base import Evidence, Finding, Missing, coded, days_text
 
 
 def persistence(bp: BackPain, k: Knowledge, now: datetime) -> Finding:
@@ -26,10 +26,9 @@ def persistence(bp: BackPain, k: Knowledge, now: datetime) -> Finding:
         days = days_between(bp.episode_start, now)
         if days >= threshold:
             evidence.append(Evidence(ref=first.ref, date=first.date, what="back pain since onset",
-                                     observed=f"{days} days", threshold=f">= {threshold} days"))
-    for fact in bp.conditions:
-        chronic = coded(fact, k.vs(Role.BACK_PAIN_CHRONIC))
-        if chronic is not None:
-            evidence.append(chronic)
+                                     observed=days_text(days), threshold=f">= {threshold} days"))
+    if not evidence:  # undated or recent onset: a chronic code still proves persistence
+        chronic = [ev for fact in bp.conditions if (ev := coded(fact, k.vs(Role.BACK_PAIN_CHRONIC)))]
+        evidence.extend(chronic[:1])
     missing = (Missing("no-onset"),) if bp.episode_start is None and not evidence else ()
     return Finding("F2", bool(evidence), tuple(evidence), missing)

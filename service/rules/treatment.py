@@ -17,7 +17,7 @@ from service.knowledge import Knowledge
 from service.knowledge.config import Role
 from service.rules.analgesics import classify
 from service.rules.back_pain import BackPain
-from service.rules.base import Evidence, Finding, Missing, coded, unavailable
+from service.rules.base import Evidence, Finding, Missing, coded, days_text, unavailable
 
 KEYS = ["medicationRequests", "medicationStatements", "procedures", "serviceRequests", "carePlans"]
 
@@ -55,7 +55,7 @@ def treatment_failure(facts: PatientFacts, k: Knowledge, now: datetime, bp: Back
         days = days_between(ev.date, now)
         if cfg.min_days <= days <= cfg.max_days:
             evidence.append(Evidence(ref=ev.ref, date=ev.date, what=ev.what, value_set=ev.value_set, code=ev.code,
-                                     observed=f"started {days} days ago, back pain still active",
+                                     observed=f"started {days_text(days)} ago, back pain still active",
                                      threshold=f"{cfg.min_days}-{cfg.max_days} days", text_match=ev.text_match,
                                      by_keyword=ev.by_keyword))
     evidence.sort(key=lambda e: (e.date, e.ref))
