@@ -61,7 +61,9 @@ def entry(system: str, code: str, display: str, source: str) -> dict[str, Any]:
     }
 
 
-def curated_entries(spec: dict[str, Any], vsac: dict[str, dict[tuple[str, str], str]]) -> list[dict[str, Any]]:
+def curated_entries(
+    spec: dict[str, Any], vsac: dict[str, dict[tuple[str, str], str]]
+) -> list[dict[str, Any]]:
     rows = []
     for alias, code, display, source in spec["codes"]:
         system = SYSTEMS[alias]
@@ -112,7 +114,9 @@ def compose(spec: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     if "_vsac" in spec:
         include.insert(0, {"valueSet": [spec["_vsac"]]})
     for alias, regex, _source in spec.get("filters", []):
-        include.append({"system": SYSTEMS[alias], "filter": [{"property": "code", "op": "regex", "value": regex}]})
+        include.append(
+            {"system": SYSTEMS[alias], "filter": [{"property": "code", "op": "regex", "value": regex}]}
+        )
     result: dict[str, Any] = {"include": include}
     excludes = [
         {"system": SYSTEMS[alias], "filter": [{"property": "code", "op": "regex", "value": regex}]}

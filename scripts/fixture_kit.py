@@ -39,17 +39,34 @@ def born_years_ago(years: int, extra_days: int = 0) -> str:
     return (d.replace(year=d.year - years) - timedelta(days=extra_days)).isoformat()
 
 
-def condition(slug: str, n: str, code: Res, onset: str | None = None, *, clinical: str | None = "active",
-              verification: str | None = "confirmed", recorded: str | None = None, note: str | None = None,
-              abatement: str | None = None) -> Res:
+def condition(
+    slug: str,
+    n: str,
+    code: Res,
+    onset: str | None = None,
+    *,
+    clinical: str | None = "active",
+    verification: str | None = "confirmed",
+    recorded: str | None = None,
+    note: str | None = None,
+    abatement: str | None = None,
+) -> Res:
     r: Res = {"resourceType": "Condition", "id": f"{slug}-{n}"}
     if clinical:
-        r["clinicalStatus"] = cc("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical, clinical)
+        r["clinicalStatus"] = cc(
+            "http://terminology.hl7.org/CodeSystem/condition-clinical", clinical, clinical
+        )
     if verification:
-        r["verificationStatus"] = cc("http://terminology.hl7.org/CodeSystem/condition-ver-status", verification,
-                                     verification)
-    r["category"] = [cc("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item",
-                        "Problem List Item")]
+        r["verificationStatus"] = cc(
+            "http://terminology.hl7.org/CodeSystem/condition-ver-status", verification, verification
+        )
+    r["category"] = [
+        cc(
+            "http://terminology.hl7.org/CodeSystem/condition-category",
+            "problem-list-item",
+            "Problem List Item",
+        )
+    ]
     r["code"] = code
     r["subject"] = {"reference": f"Patient/{slug}-pat"}
     if onset:
@@ -63,56 +80,115 @@ def condition(slug: str, n: str, code: Res, onset: str | None = None, *, clinica
 
 
 def weight(slug: str, n: str, when: str, kg: float, code: str = "29463-7") -> Res:
-    return {"resourceType": "Observation", "id": f"{slug}-{n}", "status": "final",
-            "category": [cc("http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs",
-                            "Vital Signs")],
-            "code": cc(LOINC, code, "Body weight"), "subject": {"reference": f"Patient/{slug}-pat"},
-            "effectiveDateTime": when,
-            "valueQuantity": {"value": kg, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}}
+    return {
+        "resourceType": "Observation",
+        "id": f"{slug}-{n}",
+        "status": "final",
+        "category": [
+            cc("http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs", "Vital Signs")
+        ],
+        "code": cc(LOINC, code, "Body weight"),
+        "subject": {"reference": f"Patient/{slug}-pat"},
+        "effectiveDateTime": when,
+        "valueQuantity": {"value": kg, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+    }
 
 
-def symptom(slug: str, n: str, when: str, value: Res, *, at_rest: bool = False, text: str | None = None) -> Res:
-    r: Res = {"resourceType": "Observation", "id": f"{slug}-{n}", "status": "final",
-              "code": cc(LOINC, "75325-1", "Symptom"), "subject": {"reference": f"Patient/{slug}-pat"},
-              "effectiveDateTime": when, "valueCodeableConcept": value}
+def symptom(
+    slug: str, n: str, when: str, value: Res, *, at_rest: bool = False, text: str | None = None
+) -> Res:
+    r: Res = {
+        "resourceType": "Observation",
+        "id": f"{slug}-{n}",
+        "status": "final",
+        "code": cc(LOINC, "75325-1", "Symptom"),
+        "subject": {"reference": f"Patient/{slug}-pat"},
+        "effectiveDateTime": when,
+        "valueCodeableConcept": value,
+    }
     if at_rest:
-        r["component"] = [{"code": cc(LOINC, "100752-5", "Exacerbating factors - Reported"),
-                           "valueCodeableConcept": cc(SCT, "128975004", "Resting state (finding)")}]
+        r["component"] = [
+            {
+                "code": cc(LOINC, "100752-5", "Exacerbating factors - Reported"),
+                "valueCodeableConcept": cc(SCT, "128975004", "Resting state (finding)"),
+            }
+        ]
     if text:
         r["note"] = [{"text": text}]
     return r
 
 
 def med(slug: str, n: str, when: str, rxcui: str, display: str, status: str = "active") -> Res:
-    return {"resourceType": "MedicationRequest", "id": f"{slug}-{n}", "status": status, "intent": "order",
-            "medicationCodeableConcept": cc(RX, rxcui, display), "subject": {"reference": f"Patient/{slug}-pat"},
-            "authoredOn": when}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": f"{slug}-{n}",
+        "status": status,
+        "intent": "order",
+        "medicationCodeableConcept": cc(RX, rxcui, display),
+        "subject": {"reference": f"Patient/{slug}-pat"},
+        "authoredOn": when,
+    }
 
 
 def procedure(slug: str, n: str, when: str, code: Res, status: str = "completed") -> Res:
-    return {"resourceType": "Procedure", "id": f"{slug}-{n}", "status": status, "code": code,
-            "subject": {"reference": f"Patient/{slug}-pat"}, "performedDateTime": when}
+    return {
+        "resourceType": "Procedure",
+        "id": f"{slug}-{n}",
+        "status": status,
+        "code": code,
+        "subject": {"reference": f"Patient/{slug}-pat"},
+        "performedDateTime": when,
+    }
 
 
 def service_request(slug: str, n: str, when: str, code: Res, status: str = "active") -> Res:
-    return {"resourceType": "ServiceRequest", "id": f"{slug}-{n}", "status": status, "intent": "order",
-            "code": code, "subject": {"reference": f"Patient/{slug}-pat"}, "authoredOn": when}
+    return {
+        "resourceType": "ServiceRequest",
+        "id": f"{slug}-{n}",
+        "status": status,
+        "intent": "order",
+        "code": code,
+        "subject": {"reference": f"Patient/{slug}-pat"},
+        "authoredOn": when,
+    }
 
 
 def report(slug: str, n: str, when: str, code: Res, status: str = "final") -> Res:
-    return {"resourceType": "DiagnosticReport", "id": f"{slug}-{n}", "status": status, "code": code,
-            "subject": {"reference": f"Patient/{slug}-pat"}, "effectiveDateTime": when, "issued": when}
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": f"{slug}-{n}",
+        "status": status,
+        "code": code,
+        "subject": {"reference": f"Patient/{slug}-pat"},
+        "effectiveDateTime": when,
+        "issued": when,
+    }
 
 
 def imaging(slug: str, n: str, when: str, code: Res, status: str = "available") -> Res:
-    return {"resourceType": "ImagingStudy", "id": f"{slug}-{n}", "status": status,
-            "subject": {"reference": f"Patient/{slug}-pat"}, "started": when, "procedureCode": [code]}
+    return {
+        "resourceType": "ImagingStudy",
+        "id": f"{slug}-{n}",
+        "status": status,
+        "subject": {"reference": f"Patient/{slug}-pat"},
+        "started": when,
+        "procedureCode": [code],
+    }
 
 
-def care_plan(slug: str, n: str, start: str, category: Res, activities: list[Res], status: str = "active") -> Res:
-    return {"resourceType": "CarePlan", "id": f"{slug}-{n}", "status": status, "intent": "plan",
-            "category": [category], "subject": {"reference": f"Patient/{slug}-pat"}, "period": {"start": start},
-            "activity": [{"detail": {"code": a, "status": "in-progress"}} for a in activities]}
+def care_plan(
+    slug: str, n: str, start: str, category: Res, activities: list[Res], status: str = "active"
+) -> Res:
+    return {
+        "resourceType": "CarePlan",
+        "id": f"{slug}-{n}",
+        "status": status,
+        "intent": "plan",
+        "category": [category],
+        "subject": {"reference": f"Patient/{slug}-pat"},
+        "period": {"start": start},
+        "activity": [{"detail": {"code": a, "status": "in-progress"}} for a in activities],
+    }
 
 
 def bundle(resources: list[Res]) -> Res:

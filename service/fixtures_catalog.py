@@ -45,7 +45,9 @@ def _wanted(resource: Mapping[str, Any], codes: frozenset[str] | None) -> bool:
     return any(f"{c.get('system')}|{c.get('code')}" in codes for c in codings)
 
 
-def group_resources(resources: Iterable[Mapping[str, Any]], spec: ServiceSpec) -> dict[str, list[Mapping[str, Any]]]:
+def group_resources(
+    resources: Iterable[Mapping[str, Any]], spec: ServiceSpec
+) -> dict[str, list[Mapping[str, Any]]]:
     """Resources per prefetch key by resourceType; Observations filtered to the template's codes."""
     by_type = {p.resource_type: key for key, p in spec.prefetch.items()}
     codes = observation_codes(spec)
@@ -57,7 +59,9 @@ def group_resources(resources: Iterable[Mapping[str, Any]], spec: ServiceSpec) -
     return out
 
 
-def record_from_resources(patient_id: str, resources: Iterable[Mapping[str, Any]], spec: ServiceSpec) -> PatientRecord:
+def record_from_resources(
+    patient_id: str, resources: Iterable[Mapping[str, Any]], spec: ServiceSpec
+) -> PatientRecord:
     return PatientRecord(patient_id=patient_id, resources=group_resources(resources, spec))
 
 
@@ -119,8 +123,12 @@ class Case:
             if "?" not in spec.prefetch[key].query:
                 out[key] = items[0] if items else None
             else:
-                out[key] = {"resourceType": "Bundle", "type": "searchset", "total": len(items),
-                            "entry": [{"resource": r} for r in items]}
+                out[key] = {
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "total": len(items),
+                    "entry": [{"resource": r} for r in items],
+                }
         return out
 
     @property

@@ -50,23 +50,31 @@ def _names(a: Assessment, tier: str, plan: PlanSpec, k: Knowledge) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _resource(a: Assessment, tier: str, order: OrderSpec, priority: str, end: str, k: Knowledge) -> dict[str, Any]:
+def _resource(
+    a: Assessment, tier: str, order: OrderSpec, priority: str, end: str, k: Knowledge
+) -> dict[str, Any]:
     category = k.orders.categories[order.category]
     return {
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": "proposal",
-        "category": [{"coding": [{"system": category.system, "code": category.code, "display": category.display}]}],
+        "category": [
+            {"coding": [{"system": category.system, "code": category.code, "display": category.display}]}
+        ],
         "priority": priority,
-        "code": {"coding": [{"system": c.system, "code": c.code, "display": c.display} for c in order.codings],
-                 "text": order.label},
+        "code": {
+            "coding": [{"system": c.system, "code": c.code, "display": c.display} for c in order.codings],
+            "text": order.label,
+        },
         "subject": {"reference": a.facts.patient_ref},
         "occurrencePeriod": {"end": end},
         "reasonReference": _reasons(a, tier),
     }
 
 
-def suggestions(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str) -> list[Suggestion]:
+def suggestions(
+    a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str
+) -> list[Suggestion]:
     plan = k.orders.plans.get(tier)
     if plan is None:
         return []
@@ -76,8 +84,11 @@ def suggestions(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_inst
     for name in _names(a, tier, plan, k):
         order = k.orders.orders[name]
         priority = plan.imaging_priority if order.category == "imaging" else plan.referral_priority
-        label = k.cards.suggestion_labels[order.category].format(label=order.label, deadline=deadline.date().isoformat())
-        action = Action(type="create", description=order.label,
-                        resource=_resource(a, tier, order, priority, end, k))
+        label = k.cards.suggestion_labels[order.category].format(
+            label=order.label, deadline=deadline.date().isoformat()
+        )
+        action = Action(
+            type="create", description=order.label, resource=_resource(a, tier, order, priority, end, k)
+        )
         out.append(Suggestion(label=label, uuid=stable_uuid(hook_instance, tier, name), actions=[action]))
     return out

@@ -52,7 +52,9 @@ def _missing_lines(a: Assessment, k: Knowledge) -> list[str]:
             continue
         for gap in finding.missing:
             reason = k.cards.reasons[gap.reason].format(what=gap.what, days=gap.days)
-            lines.append(k.cards.texts["notEvaluatedLine"].format(label=k.cards.flag_labels[feature], reason=reason))
+            lines.append(
+                k.cards.texts["notEvaluatedLine"].format(label=k.cards.flag_labels[feature], reason=reason)
+            )
     return list(dict.fromkeys(lines))
 
 
@@ -61,7 +63,11 @@ def _notes(a: Assessment, tier: str, k: Knowledge) -> list[str]:
     if tier == "C2" and a.cancer.new_since_cancer:
         when = a.cancer.earliest.iso_day() if a.cancer.earliest and not a.cancer.undated else "undated"
         notes.append(texts["newSinceCancer"].format(date=when))
-    mri = a.mri.within_critical if tier == "C1" else (a.mri.finding.evidence[0] if a.mri.finding.evidence else None)
+    mri = (
+        a.mri.within_critical
+        if tier == "C1"
+        else (a.mri.finding.evidence[0] if a.mri.finding.evidence else None)
+    )
     if mri is not None and tier in ("C1", "C2", "C3"):
         notes.append(texts["mriDone"].format(date=mri.date.iso_day() if mri.date else "no date", ref=mri.ref))
     if a.back_pain.pregnancy is not None and tier in ("C1", "C2", "C3"):
@@ -91,11 +97,13 @@ def render_card(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_inst
         uuid=stable_uuid(hook_instance, tier),
         summary=text.summary,
         detail="\n".join(parts),
-        indicator=text.indicator,  # type: ignore[arg-type]
+        indicator=text.indicator,
         source=Source(label=k.cards.source.label, url=k.cards.source.url),
         suggestions=proposals,
         selection_behavior="any" if proposals else None,
-        override_reasons=[Coding(system=k.cards.override_reason_system, code=r.code, display=r.display)
-                          for r in k.cards.override_reasons],
+        override_reasons=[
+            Coding(system=k.cards.override_reason_system, code=r.code, display=r.display)
+            for r in k.cards.override_reasons
+        ],
         links=[Link(label=k.cards.links[name].label, url=k.cards.links[name].url) for name in text.links],
     )

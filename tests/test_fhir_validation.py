@@ -30,8 +30,9 @@ def test_fixture_bundle_and_resources_are_valid_r4(case: Case) -> None:
 @pytest.mark.parametrize("case", [c for c in CASES if c.tier in ("C1", "C2", "C3")], ids=lambda c: c.name)
 def test_emitted_service_requests_are_valid_r4(case: Case) -> None:
     _, response = run_case(case)
-    resources = [a["resource"] for card in response["cards"] for s in card.get("suggestions", [])
-                 for a in s["actions"]]
+    resources = [
+        a["resource"] for card in response["cards"] for s in card.get("suggestions", []) for a in s["actions"]
+    ]
     assert resources, "a C1-C3 card proposes at least a referral"
     for resource in resources:
         assert resource["status"] == "draft" and resource["intent"] == "proposal"

@@ -1,4 +1,4 @@
-"""Every fixture case: the whole CDS Hooks response equals its reviewed golden file, and the tier/flag match case.json.
+"""Every fixture case: the whole response equals its reviewed golden file; tier and flag match case.json.
 
 ``pytest tests/test_golden.py --update-golden`` rewrites expected.json; review every diff before committing.
 """
@@ -17,7 +17,7 @@ CASES = list_cases()
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_response(case: Case, update_golden: bool) -> None:
-    result, response = run_case(case)
+    _, response = run_case(case)
     if update_golden:
         text = json.dumps(response, indent=2, ensure_ascii=False) + "\n"
         case.expected_path.write_text(text, encoding="utf-8")

@@ -43,7 +43,7 @@ def test_schema_violation_names_file_and_place(cards: Path) -> None:
 
 def test_template_with_unknown_placeholder_is_refused(cards: Path) -> None:
     edit(cards / "cards.json", lambda d: d["texts"].update(mriDone="MRI on {date} at {hospital}"))
-    with pytest.raises(KnowledgeError, match="unknown placeholder.*hospital"):
+    with pytest.raises(KnowledgeError, match=r"unknown placeholder.*hospital"):
         load_knowledge(cards)
 
 
@@ -65,12 +65,15 @@ def test_invalid_json_is_refused(cards: Path) -> None:
         load_knowledge(cards)
 
 
-@pytest.mark.parametrize(("system", "code", "expected"), [
-    ("http://hl7.org/fhir/sid/icd-10-cm", "m5450", ("http://hl7.org/fhir/sid/icd-10-cm", "M54.50")),
-    ("http://hl7.org/fhir/sid/icd-10", "M54.50", ("http://hl7.org/fhir/sid/icd-10-cm", "M54.50")),
-    ("http://hl7.org/fhir/sid/icd-10-cm", "R64", ("http://hl7.org/fhir/sid/icd-10-cm", "R64")),
-    ("http://snomed.info/sct", " 279039007 ", ("http://snomed.info/sct", "279039007")),
-])
+@pytest.mark.parametrize(
+    ("system", "code", "expected"),
+    [
+        ("http://hl7.org/fhir/sid/icd-10-cm", "m5450", ("http://hl7.org/fhir/sid/icd-10-cm", "M54.50")),
+        ("http://hl7.org/fhir/sid/icd-10", "M54.50", ("http://hl7.org/fhir/sid/icd-10-cm", "M54.50")),
+        ("http://hl7.org/fhir/sid/icd-10-cm", "R64", ("http://hl7.org/fhir/sid/icd-10-cm", "R64")),
+        ("http://snomed.info/sct", " 279039007 ", ("http://snomed.info/sct", "279039007")),
+    ],
+)
 def test_code_normalisation(system: str, code: str, expected: tuple[str, str]) -> None:
     assert normalise(system, code) == expected
 
@@ -81,7 +84,7 @@ def test_cancer_set_has_no_benign_in_situ_or_nmsc_codes() -> None:
     assert cancer.id == "cancer"
     icd = [code for system, code in cancer.codes if "icd" in system]
     assert icd and all(code.startswith("C") and not code.startswith("C44") for code in icd)
-    nmsc = (shared_dir() / "data" / "valuesets" / "nmsc-snomed-from-cancer-vs.tsv")
+    nmsc = shared_dir() / "data" / "valuesets" / "nmsc-snomed-from-cancer-vs.tsv"
     if nmsc.exists():
         codes = {line.split("\t")[0] for line in nmsc.read_text(encoding="utf-8").splitlines()[1:]}
         assert not codes & {code for _, code in cancer.codes}

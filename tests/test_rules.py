@@ -7,7 +7,20 @@ from datetime import timedelta
 import pytest
 
 from scripts.fixture_kit import (
-    AS_OF, ICD, LOINC, SCT, born_years_ago, cc, condition, day, imaging, instant, med, patient, procedure, symptom,
+    AS_OF,
+    ICD,
+    LOINC,
+    SCT,
+    born_years_ago,
+    cc,
+    condition,
+    day,
+    imaging,
+    instant,
+    med,
+    patient,
+    procedure,
+    symptom,
     weight,
 )
 from service.knowledge import load_knowledge
@@ -39,15 +52,21 @@ def test_weight_loss_fires_at_5_0_percent(latest: float, fires: bool) -> None:
 
 
 def test_weight_baseline_must_be_30_to_365_days_before_the_latest() -> None:
-    res = [*base("w"), weight("w", "a", instant(400), 100.0), weight("w", "b", instant(20), 100.0),
-           weight("w", "c", instant(3), 90.0)]
+    res = [
+        *base("w"),
+        weight("w", "a", instant(400), 100.0),
+        weight("w", "b", instant(20), 100.0),
+        weight("w", "c", instant(3), 90.0),
+    ]
     assert "F5" not in run("w", res).flags  # the 100 kg inside the window is only 17 days before the latest
 
 
 @pytest.mark.parametrize(("deficit_days", "tier"), [(30, "C1"), (31, None)])
 def test_neurological_deficit_counts_for_30_days(deficit_days: int, tier: str | None) -> None:
-    res = [*base("n", onset=60), condition("n", "d", cc(SCT, "449813001", "Numbness of saddle area (finding)"),
-                                           day(deficit_days))]
+    res = [
+        *base("n", onset=60),
+        condition("n", "d", cc(SCT, "449813001", "Numbness of saddle area (finding)"), day(deficit_days)),
+    ]
     assert run("n", res).tier == tier
 
 
@@ -61,7 +80,10 @@ def test_low_specificity_weakness_needs_to_follow_the_back_pain() -> None:
 
 @pytest.mark.parametrize(("started", "fires"), [(27, False), (28, True), (180, True), (181, False)])
 def test_treatment_failure_window_28_to_180_days(started: int, fires: bool) -> None:
-    res = [*base("t", onset=185), procedure("t", "pt", day(started), cc(SCT, "229064008", "Movement therapy"))]
+    res = [
+        *base("t", onset=185),
+        procedure("t", "pt", day(started), cc(SCT, "229064008", "Movement therapy")),
+    ]
     assert ("F7" in run("t", res).flags) is fires
 
 
@@ -72,15 +94,21 @@ def test_treatment_may_start_7_days_before_the_back_pain() -> None:
 
 
 def test_combination_product_counts_as_opioid_escalation() -> None:
-    res = [*base("m"), med("m", "a", day(15), "209387", "Acetaminophen 325 MG Oral Tablet [Tylenol]"),
-           med("m", "b", day(8), "856987", "Acetaminophen 300 MG / Hydrocodone Bitartrate 5 MG Oral Tablet")]
+    res = [
+        *base("m"),
+        med("m", "a", day(15), "209387", "Acetaminophen 325 MG Oral Tablet [Tylenol]"),
+        med("m", "b", day(8), "856987", "Acetaminophen 300 MG / Hydrocodone Bitartrate 5 MG Oral Tablet"),
+    ]
     result = run("m", res)
     assert "F8" in result.flags and result.tier == "C3"
 
 
 def test_medication_class_by_keyword_when_the_code_is_unknown() -> None:
-    res = [*base("m"), med("m", "a", day(15), "0000001", "naproxen 500 mg tablet"),
-           med("m", "b", day(6), "0000002", "morphine sulfate 10 mg")]
+    res = [
+        *base("m"),
+        med("m", "a", day(15), "0000001", "naproxen 500 mg tablet"),
+        med("m", "b", day(6), "0000002", "morphine sulfate 10 mg"),
+    ]
     assert "F8" in run("m", res).flags
 
 
@@ -88,14 +116,19 @@ MRI = cc(LOINC, "30854-4", "MR Cervical and thoracic and lumbar spine WO contras
 
 
 def _c1(s: str) -> list[dict]:
-    return [*base(s, onset=10), condition(s, "d", cc(SCT, "102568007", "Paresis of lower extremity (finding)"), day(1))]
+    return [
+        *base(s, onset=10),
+        condition(s, "d", cc(SCT, "102568007", "Paresis of lower extremity (finding)"), day(1)),
+    ]
 
 
 @pytest.mark.parametrize(("hours", "suppressed"), [(23, True), (25, False)])
 def test_c1_mri_suppression_needs_24_hours_on_instants(hours: int, suppressed: bool) -> None:
     res = [*_c1("m"), imaging("m", "i", (AS_OF - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ"), MRI)]
     card = run("m", res).cards[0]
-    codes = [a.resource["code"]["coding"][0]["code"] for s in card.suggestions for a in s.actions if a.resource]
+    codes = [
+        a.resource["code"]["coding"][0]["code"] for s in card.suggestions for a in s.actions if a.resource
+    ]
     assert ("30854-4" not in codes) is suppressed
     assert "306254002" in codes
 
@@ -109,7 +142,11 @@ def test_c1_mri_suppression_date_only_means_today_or_yesterday(days: int, suppre
 
 @pytest.mark.parametrize(("days", "suppressed"), [(30, True), (31, False)])
 def test_c3_mri_suppression_30_days(days: int, suppressed: bool) -> None:
-    res = [*base("m", onset=40), symptom("m", "r", instant(1), NIGHT, at_rest=True), imaging("m", "i", day(days), MRI)]
+    res = [
+        *base("m", onset=40),
+        symptom("m", "r", instant(1), NIGHT, at_rest=True),
+        imaging("m", "i", day(days), MRI),
+    ]
     card = run("m", res).cards[0]
     labels = [s.label for s in card.suggestions]
     assert (not any("MRI" in x or "CT" in x for x in labels)) is suppressed
@@ -118,23 +155,42 @@ def test_c3_mri_suppression_30_days(days: int, suppressed: bool) -> None:
 
 
 def test_undated_cancer_counts_as_before_the_back_pain() -> None:
-    res = [*base("u"), condition("u", "ca", cc(SCT, "254837009", "Malignant neoplasm of breast (disorder)"), None,
-                                 recorded=None)]
+    res = [
+        *base("u"),
+        condition(
+            "u", "ca", cc(SCT, "254837009", "Malignant neoplasm of breast (disorder)"), None, recorded=None
+        ),
+    ]
     del res[-1]["recordedDate"]
     assert run("u", res).tier == "C2"
 
 
-@pytest.mark.parametrize(("verification", "counts"), [("provisional", False), ("refuted", False),
-                                                       ("confirmed", True), (None, True)])
+@pytest.mark.parametrize(
+    ("verification", "counts"),
+    [("provisional", False), ("refuted", False), ("confirmed", True), (None, True)],
+)
 def test_cancer_verification_status(verification: str | None, counts: bool) -> None:
-    res = [*base("v"), condition("v", "ca", cc(ICD, "C50.911", "Malignant neoplasm of unsp site of right female breast"),
-                                 day(400), verification=verification)]
+    res = [
+        *base("v"),
+        condition(
+            "v",
+            "ca",
+            cc(ICD, "C50.911", "Malignant neoplasm of unsp site of right female breast"),
+            day(400),
+            verification=verification,
+        ),
+    ]
     assert ("F3" in run("v", res).flags) is counts
 
 
-@pytest.mark.parametrize(("text", "counts"), [("Metastatic carcinoma of unknown primary", True),
-                                               ("Basal cell carcinoma of skin", False),
-                                               ("Suspected malignancy", False)])
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("Metastatic carcinoma of unknown primary", True),
+        ("Basal cell carcinoma of skin", False),
+        ("Suspected malignancy", False),
+    ],
+)
 def test_cancer_keyword_fallback_only_for_uncoded_conditions(text: str, counts: bool) -> None:
     res = [*base("k"), condition("k", "ca", {"text": text}, day(400))]
     assert ("F3" in run("k", res).flags) is counts
@@ -142,7 +198,10 @@ def test_cancer_keyword_fallback_only_for_uncoded_conditions(text: str, counts: 
 
 @pytest.mark.parametrize("code", ["C44.91", "C4491", "c44.91"])
 def test_non_melanoma_skin_cancer_never_counts(code: str) -> None:
-    res = [*base("s"), condition("s", "ca", cc(ICD, code, "Basal cell carcinoma of skin, unspecified"), day(400))]
+    res = [
+        *base("s"),
+        condition("s", "ca", cc(ICD, code, "Basal cell carcinoma of skin, unspecified"), day(400)),
+    ]
     assert "F3" not in run("s", res).flags
 
 
@@ -170,7 +229,10 @@ def test_uuids_are_deterministic_per_hook_instance() -> None:
 
 
 def test_thoracic_and_lumbar_pain_together_give_whole_spine() -> None:
-    res = [*base("r"), condition("r", "bp2", cc(ICD, "M54.6", "Pain in thoracic spine"), day(10)),
-           symptom("r", "x", instant(1), NIGHT, at_rest=True)]
+    res = [
+        *base("r"),
+        condition("r", "bp2", cc(ICD, "M54.6", "Pain in thoracic spine"), day(10)),
+        symptom("r", "x", instant(1), NIGHT, at_rest=True),
+    ]
     labels = [s.label for s in run("r", res).cards[0].suggestions]
     assert any("MRI whole spine" in label for label in labels)

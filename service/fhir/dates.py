@@ -29,7 +29,7 @@ class When:
 
 
 def parse_when(value: object) -> When | None:
-    """Parse a FHIR date/dateTime/instant; partial dates take the first day. Raises ValueError if malformed."""
+    """Parse a FHIR date/dateTime/instant; partial dates take the first day. ValueError if malformed."""
     if value is None:
         return None
     if not isinstance(value, str):

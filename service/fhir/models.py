@@ -144,8 +144,18 @@ class ImagingStudy(Resource):
 
 MODELS: dict[str, type[Resource]] = {
     model.__name__: model
-    for model in (Patient, Condition, Observation, MedicationRequest, MedicationStatement, Procedure,
-                  ServiceRequest, DiagnosticReport, CarePlan, ImagingStudy)
+    for model in (
+        Patient,
+        Condition,
+        Observation,
+        MedicationRequest,
+        MedicationStatement,
+        Procedure,
+        ServiceRequest,
+        DiagnosticReport,
+        CarePlan,
+        ImagingStudy,
+    )
 }
 R = TypeVar("R", bound=Resource)
 

@@ -103,7 +103,11 @@ class RulesConfig(_Model):
     value_sets: dict[str, str]
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore", ignored_types=(cached_property,)
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="ignore",
+        ignored_types=(cached_property,),
     )
 
     @cached_property

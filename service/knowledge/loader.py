@@ -73,14 +73,18 @@ class Knowledge:
         return self.by_role[role]
 
 
-def resolve_roles(config: RulesConfig, value_sets: dict[str, CompiledValueSet], where: Path) -> dict[Role, CompiledValueSet]:
+def resolve_roles(
+    config: RulesConfig, value_sets: dict[str, CompiledValueSet], where: Path
+) -> dict[Role, CompiledValueSet]:
     out: dict[Role, CompiledValueSet] = {}
     for role in Role:
         url = config.value_sets.get(role.value)
         if url is None:
             raise KnowledgeError(f"{where}: valueSets has no binding for {role.value!r}")
         if url not in value_sets:
-            raise KnowledgeError(f"{where}: valueSets.{role.value} = {url} does not resolve to a cards/valuesets file")
+            raise KnowledgeError(
+                f"{where}: valueSets.{role.value} = {url} does not resolve to a cards/valuesets file"
+            )
         out[role] = value_sets[url]
     return out
 
@@ -100,11 +104,26 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         if errors:
             raise KnowledgeError(f"config overrides fail config.schema.json: {errors[0].message}")
     config = typed(RulesConfig, raw_config, root / "config.json")
-    cards = typed(CardTexts, validated(root / "cards.json", schemas / "cards.schema.json"), root / "cards.json")
+    cards = typed(
+        CardTexts, validated(root / "cards.json", schemas / "cards.schema.json"), root / "cards.json"
+    )
     check_cards(cards, str(root / "cards.json"))
-    orders = typed(OrderCatalog, validated(root / "orders.json", schemas / "orders.schema.json"), root / "orders.json")
-    check_orders(orders, {"c1Referral": config.c1_referral, "c3Referral": config.c3_referral}, str(root / "orders.json"))
+    orders = typed(
+        OrderCatalog, validated(root / "orders.json", schemas / "orders.schema.json"), root / "orders.json"
+    )
+    check_orders(
+        orders,
+        {"c1Referral": config.c1_referral, "c3Referral": config.c3_referral},
+        str(root / "orders.json"),
+    )
     value_sets = load_valuesets(root / "valuesets", lambda p: validated(p, schemas / "valueset.schema.json"))
     by_role = resolve_roles(config, value_sets, root / "config.json")
-    return Knowledge(root=root, service=service, config=config, cards=cards, orders=orders,
-                     value_sets=value_sets, by_role=by_role)
+    return Knowledge(
+        root=root,
+        service=service,
+        config=config,
+        cards=cards,
+        orders=orders,
+        value_sets=value_sets,
+        by_role=by_role,
+    )

@@ -107,7 +107,9 @@ def _check(where: str, templates: Iterable[str], allowed: frozenset[str]) -> Non
     for template in templates:
         unknown = placeholders(template) - allowed
         if unknown:
-            raise KnowledgeError(f"{where}: template names unknown placeholder(s) {sorted(unknown)}: {template!r}")
+            raise KnowledgeError(
+                f"{where}: template names unknown placeholder(s) {sorted(unknown)}: {template!r}"
+            )
 
 
 def check_cards(cards: CardTexts, where: str) -> None:
@@ -120,7 +122,9 @@ def check_cards(cards: CardTexts, where: str) -> None:
     _check(f"{where} suggestionLabels", cards.suggestion_labels.values(), SUGGESTION_PLACEHOLDERS)
     for tier, text in cards.tiers.items():
         _check(f"{where} tiers.{tier}.summary", [text.summary], frozenset())
-        _check(f"{where} tiers.{tier}", [text.intro, *text.advice, text.cancer_advice or ""], INTRO_PLACEHOLDERS)
+        _check(
+            f"{where} tiers.{tier}", [text.intro, *text.advice, text.cancer_advice or ""], INTRO_PLACEHOLDERS
+        )
         for link in text.links:
             if link not in cards.links:
                 raise KnowledgeError(f"{where}: tiers.{tier} links to unknown guideline {link!r}")
@@ -131,8 +135,13 @@ def check_orders(orders: OrderCatalog, site_choices: Mapping[str, str], where: s
         if order.category not in orders.categories:
             raise KnowledgeError(f"{where}: order {name} has unknown category {order.category!r}")
     for tier, plan in orders.plans.items():
-        names = [*plan.mri.values(), *plan.pregnancy_mri.values(), *plan.ct.values(), *plan.referrals,
-                 *plan.cancer_referrals]
+        names = [
+            *plan.mri.values(),
+            *plan.pregnancy_mri.values(),
+            *plan.ct.values(),
+            *plan.referrals,
+            *plan.cancer_referrals,
+        ]
         if plan.site_referral:
             names.append(site_choices[plan.site_referral])
         for name in names:

@@ -22,7 +22,11 @@ def age_modifier(facts: PatientFacts, k: Knowledge, now: datetime) -> Finding:
     if years < k.config.age_modifier_years:
         return Finding("F9", False)
     today = When(datetime.combine(now.date(), time.min, UTC), has_time=False)
-    ev = Evidence(ref=facts.patient_ref, date=today, what=f"{years} years old (threshold >= {k.config.age_modifier_years})")
+    ev = Evidence(
+        ref=facts.patient_ref,
+        date=today,
+        what=f"{years} years old (threshold >= {k.config.age_modifier_years})",
+    )
     return Finding("F9", True, (ev,))
 
 

@@ -19,8 +19,13 @@ CLASSES: tuple[tuple[str, Role], ...] = (
     ("muscle-relaxant", Role.MUSCLE_RELAXANT),
 )
 
-LABELS = {"opioid": "an opioid", "nsaid": "an NSAID", "paracetamol": "paracetamol",
-          "neuropathic": "a neuropathic agent", "muscle-relaxant": "a muscle relaxant"}
+LABELS = {
+    "opioid": "an opioid",
+    "nsaid": "an NSAID",
+    "paracetamol": "paracetamol",
+    "neuropathic": "a neuropathic agent",
+    "muscle-relaxant": "a muscle relaxant",
+}
 
 
 def classify(fact: Fact, k: Knowledge) -> tuple[str, Evidence] | None:
@@ -32,6 +37,7 @@ def classify(fact: Fact, k: Knowledge) -> tuple[str, Evidence] | None:
     for name, _role in CLASSES:
         hit = k.config.analgesic_regex[name].search(text) if text else None
         if hit is not None:
-            return name, Evidence(ref=fact.ref, date=fact.date, what=fact.text or text, text_match=hit.group(0),
-                                  by_keyword=True)
+            return name, Evidence(
+                ref=fact.ref, date=fact.date, what=fact.text or text, text_match=hit.group(0), by_keyword=True
+            )
     return None

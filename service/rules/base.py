@@ -63,7 +63,9 @@ def value_coded(fact: Fact, vs: CompiledValueSet) -> Evidence | None:
     key = vs.first_match(fact.value_codes)
     if key is None:
         return None
-    return Evidence(ref=fact.ref, date=fact.date, what=vs.displays.get(key, key[1]), value_set=vs.id, code=key)
+    return Evidence(
+        ref=fact.ref, date=fact.date, what=vs.displays.get(key, key[1]), value_set=vs.id, code=key
+    )
 
 
 def unavailable(keys: Iterable[str], missing_keys: frozenset[str]) -> tuple[Missing, ...]:

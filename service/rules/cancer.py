@@ -42,7 +42,9 @@ def _keyword(fact: Fact, k: Knowledge) -> Evidence | None:
     hit = cfg.cancer_include.search(text)
     if hit is None or cfg.cancer_exclude.search(text):
         return None
-    return Evidence(ref=fact.ref, date=fact.date, what=fact.text or text, text_match=hit.group(0), by_keyword=True)
+    return Evidence(
+        ref=fact.ref, date=fact.date, what=fact.text or text, text_match=hit.group(0), by_keyword=True
+    )
 
 
 def _cancer_evidence(fact: Fact, k: Knowledge) -> Evidence | None:
@@ -56,14 +58,25 @@ def _cancer_evidence(fact: Fact, k: Knowledge) -> Evidence | None:
 
 
 def cancer_history(facts: PatientFacts, k: Knowledge, bp: BackPain) -> CancerHistory:
-    found = [(fact, ev) for fact in facts.conditions if fact.verification in COUNTED_VERIFICATION
-             if (ev := _cancer_evidence(fact, k)) is not None]
+    found = [
+        (fact, ev)
+        for fact in facts.conditions
+        if fact.verification in COUNTED_VERIFICATION
+        if (ev := _cancer_evidence(fact, k)) is not None
+    ]
     dated = [fact.date for fact, _ in found if fact.date is not None]
     earliest = min(dated) if dated else None
     undated = any(fact.date is None for fact, _ in found)
-    new_since = bool(found) and bool(bp.conditions) and (
-        undated or any(c.date is not None and earliest is not None and c.date.day >= earliest.day
-                       for c in bp.conditions)
+    new_since = (
+        bool(found)
+        and bool(bp.conditions)
+        and (
+            undated
+            or any(
+                c.date is not None and earliest is not None and c.date.day >= earliest.day
+                for c in bp.conditions
+            )
+        )
     )
     return CancerHistory(
         finding=Finding("F3", bool(found), tuple(ev for _, ev in found)),

@@ -37,7 +37,7 @@ def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: 
         if days_between(bp.latest_onset, hit[1].date.at) < -cfg.onset_allowance_days:
             continue
         name, ev = hit
-        if name not in first or (ev.date, ev.ref) < (first[name].date, first[name].ref):  # type: ignore[operator]
+        if name not in first or (ev.date, ev.ref) < (first[name].date, first[name].ref):
             first[name] = ev
     ordered = sorted(first.items(), key=lambda item: (item[1].date, item[1].ref))
     if len(ordered) < 2:
@@ -48,10 +48,20 @@ def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: 
         assert ev.date is not None
         gap_days = days_between(first_ev.date, ev.date.at)
         if gap_days >= cfg.escalation_days:
-            observed = (f"{LABELS[name]} started {days_text(gap_days)} after {LABELS[first_name]} "
-                        f"({first_ev.ref}, {first_ev.date.iso_day()})")
-            escalation = Evidence(ref=ev.ref, date=ev.date, what=ev.what, value_set=ev.value_set, code=ev.code,
-                                  observed=observed, threshold=f">= {cfg.escalation_days} days later",
-                                  text_match=ev.text_match, by_keyword=ev.by_keyword)
+            observed = (
+                f"{LABELS[name]} started {days_text(gap_days)} after {LABELS[first_name]} "
+                f"({first_ev.ref}, {first_ev.date.iso_day()})"
+            )
+            escalation = Evidence(
+                ref=ev.ref,
+                date=ev.date,
+                what=ev.what,
+                value_set=ev.value_set,
+                code=ev.code,
+                observed=observed,
+                threshold=f">= {cfg.escalation_days} days later",
+                text_match=ev.text_match,
+                by_keyword=ev.by_keyword,
+            )
             return Finding("F8", True, (escalation,), unavailable(KEYS, facts.unavailable))
     return Finding("F8", False, missing=unavailable(KEYS, facts.unavailable))

@@ -25,7 +25,9 @@ def _roles(bp: BackPain, has_cancer: bool) -> list[Role]:
     return [*roles, Role.RADICULAR_PAIN] if has_cancer else roles
 
 
-def neuro_deficit(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, has_cancer: bool) -> Finding:
+def neuro_deficit(
+    facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, has_cancer: bool
+) -> Finding:
     window = k.config.neurological_recency_days
     symptom = k.vs(Role.SYMPTOM_OBSERVATION)
     candidates: list[Evidence] = []
@@ -47,7 +49,16 @@ def neuro_deficit(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain
         if ev.value_set == low and (bp.episode_start is None or ev.date.day < bp.episode_start.day):
             continue
         days = days_between(ev.date, now)
-        evidence.append(Evidence(ref=ev.ref, date=ev.date, what=ev.what, value_set=ev.value_set, code=ev.code,
-                                 observed=f"{days_text(days)} ago", threshold=f"<= {window} days"))
+        evidence.append(
+            Evidence(
+                ref=ev.ref,
+                date=ev.date,
+                what=ev.what,
+                value_set=ev.value_set,
+                code=ev.code,
+                observed=f"{days_text(days)} ago",
+                threshold=f"<= {window} days",
+            )
+        )
     missing = unavailable(["observations"], facts.unavailable)
     return Finding("F4", bool(evidence), tuple(sorted(evidence, key=lambda e: e.ref)), missing)

@@ -20,8 +20,12 @@ from service.rules.base import Evidence, Finding, unavailable
 
 
 def _in_episode(fact: Fact, bp: BackPain, now: datetime) -> bool:
-    return (fact.date is not None and bp.episode_start is not None
-            and bp.episode_start.day <= fact.date.day and fact.date.at <= now)
+    return (
+        fact.date is not None
+        and bp.episode_start is not None
+        and bp.episode_start.day <= fact.date.day
+        and fact.date.at <= now
+    )
 
 
 def _text_hit(fact: Fact, texts: list[str | None], k: Knowledge) -> Evidence | None:
@@ -46,8 +50,11 @@ def night_pain(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -
         about_pain = back.first_match(obs.value_codes) or pain.first_match(obs.value_codes)
         at_rest = any(factor.first_match(c) and rest.first_match(v) for c, v in obs.components)
         if about_pain and at_rest:
-            evidence.append(Evidence(ref=obs.ref, date=obs.date, what="pain worse at rest (Resting state)",
-                                     value_set=rest.id))
+            evidence.append(
+                Evidence(
+                    ref=obs.ref, date=obs.date, what="pain worse at rest (Resting state)", value_set=rest.id
+                )
+            )
         elif free_text and back.first_match(obs.value_codes):
             hit = _text_hit(obs, [obs.value_string, *obs.notes], k)
             evidence.extend([hit] if hit else [])

@@ -25,8 +25,15 @@ def persistence(bp: BackPain, k: Knowledge, now: datetime) -> Finding:
     if bp.episode_start is not None:
         days = days_between(bp.episode_start, now)
         if days >= threshold:
-            evidence.append(Evidence(ref=first.ref, date=first.date, what="back pain since onset",
-                                     observed=days_text(days), threshold=f">= {threshold} days"))
+            evidence.append(
+                Evidence(
+                    ref=first.ref,
+                    date=first.date,
+                    what="back pain since onset",
+                    observed=days_text(days),
+                    threshold=f">= {threshold} days",
+                )
+            )
     if not evidence:  # undated or recent onset: a chronic code still proves persistence
         chronic = [ev for fact in bp.conditions if (ev := coded(fact, k.vs(Role.BACK_PAIN_CHRONIC)))]
         evidence.extend(chronic[:1])

@@ -24,13 +24,18 @@ _EXCLUSION_KEYS = ["procedures", "carePlans", "serviceRequests", "medicationRequ
 
 def _explained(facts: PatientFacts, k: Knowledge, anchor: datetime) -> bool:
     window = k.config.weight_loss.exclusion_window_days
-    sources: list[tuple[Fact, Role]] = [(f, Role.WEIGHT_LOSS_EXPLAINED) for f in (
-        *facts.conditions, *facts.procedures, *facts.care_plans, *facts.service_requests)]
+    sources: list[tuple[Fact, Role]] = [
+        (f, Role.WEIGHT_LOSS_EXPLAINED)
+        for f in (*facts.conditions, *facts.procedures, *facts.care_plans, *facts.service_requests)
+    ]
     sources += [(f, Role.WEIGHT_LOSS_MEDICATION) for f in facts.medications]
     for fact, role in sources:
         if coded(fact, k.vs(role)) is None:
             continue
-        if fact.ref.startswith(("ServiceRequest/", "CarePlan/")) and fact.status not in ("active", "completed"):
+        if fact.ref.startswith(("ServiceRequest/", "CarePlan/")) and fact.status not in (
+            "active",
+            "completed",
+        ):
             continue
         recent = fact.date is not None and 0 <= days_between(fact.date, anchor) <= window
         if recent or (fact.active and not fact.ref.startswith("Procedure/")):
@@ -38,12 +43,19 @@ def _explained(facts: PatientFacts, k: Knowledge, anchor: datetime) -> bool:
     return False
 
 
-def _series(facts: PatientFacts, k: Knowledge, now: datetime) -> tuple[Evidence | None, When | None, Missing | None]:
+def _series(
+    facts: PatientFacts, k: Knowledge, now: datetime
+) -> tuple[Evidence | None, When | None, Missing | None]:
     cfg = k.config.weight_loss
     vs = k.vs(Role.BODY_WEIGHT)
-    weights = sorted(((f.date, f.weight_kg, f) for f in facts.observations
-                      if f.date is not None and f.weight_kg is not None and f.date.at <= now
-                      and vs.first_match(f.codes)), key=lambda t: (t[0], t[2].ref))
+    weights = sorted(
+        (
+            (f.date, f.weight_kg, f)
+            for f in facts.observations
+            if f.date is not None and f.weight_kg is not None and f.date.at <= now and vs.first_match(f.codes)
+        ),
+        key=lambda t: (t[0], t[2].ref),
+    )
     if not weights:
         return None, None, Missing("no-weights")
     if len(weights) == 1:
@@ -51,8 +63,11 @@ def _series(facts: PatientFacts, k: Knowledge, now: datetime) -> tuple[Evidence 
     latest_at, latest_kg, latest = weights[-1]
     if days_between(latest_at, now) > cfg.latest_within_days:
         return None, None, Missing("no-recent-weight", days=cfg.latest_within_days)
-    baseline = [(kg, when, f) for when, kg, f in weights
-                if cfg.baseline_min_gap_days <= days_between(when, latest_at.at) <= cfg.baseline_window_days]
+    baseline = [
+        (kg, when, f)
+        for when, kg, f in weights
+        if cfg.baseline_min_gap_days <= days_between(when, latest_at.at) <= cfg.baseline_window_days
+    ]
     if not baseline:
         return None, latest_at, Missing("no-baseline-weight")
     base_kg, base_at, base = max(baseline, key=lambda t: (t[0], t[1]))
@@ -60,10 +75,18 @@ def _series(facts: PatientFacts, k: Knowledge, now: datetime) -> tuple[Evidence 
     fires = round(loss, 6) >= cfg.percent or (cfg.kilogram_rule and base_kg - latest_kg >= cfg.kilograms)
     if not fires:
         return None, latest_at, None
-    observed = (f"{latest_kg:.1f} kg on {latest_at.iso_day()} vs {base_kg:.1f} kg on {base_at.iso_day()} "
-                f"({base.ref}): {loss:.1f} % loss")
-    ev = Evidence(ref=latest.ref, date=latest_at, what="body weight series", value_set=vs.id,
-                  observed=observed, threshold=f">= {cfg.percent:g} %")
+    observed = (
+        f"{latest_kg:.1f} kg on {latest_at.iso_day()} vs {base_kg:.1f} kg on {base_at.iso_day()} "
+        f"({base.ref}): {loss:.1f} % loss"
+    )
+    ev = Evidence(
+        ref=latest.ref,
+        date=latest_at,
+        what="body weight series",
+        value_set=vs.id,
+        observed=observed,
+        threshold=f">= {cfg.percent:g} %",
+    )
     return ev, latest_at, None
 
 
@@ -72,7 +95,9 @@ def _coded(facts: PatientFacts, k: Knowledge, now: datetime) -> list[Evidence]:
     symptom = k.vs(Role.SYMPTOM_OBSERVATION)
     found = [coded(f, vs) for f in facts.conditions if f.active]
     found += [value_coded(f, vs) for f in facts.observations if symptom.first_match(f.codes)]
-    return [e for e in found if e is not None and e.date is not None and 0 <= days_between(e.date, now) <= window]
+    return [
+        e for e in found if e is not None and e.date is not None and 0 <= days_between(e.date, now) <= window
+    ]
 
 
 def weight_loss(facts: PatientFacts, k: Knowledge, now: datetime) -> Finding:
