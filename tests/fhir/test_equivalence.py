@@ -1,62 +1,69 @@
-"""The card must not depend on how the data arrived (spec E5, E9, E11).
+"""The card must not depend on how the data arrived (spec E5, E9, E11), for every fixture case.
 
-For every case, the whole HTTP response with the complete prefetch must equal the response with no
-prefetch (everything read from Medplum, paged every 2 resources) and with random subsets of keys.
+The fixture patients are put on a Medplum server by ``load-fixtures`` (ids kept), paging every single
+resource so that any search with two or more results is paged. For each case the whole HTTP response
+with the complete prefetch must equal the golden response, the response with no prefetch (everything
+read from Medplum) and the responses with random subsets of the prefetch keys.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from service.commands.load_fixtures import load
+from service.fixtures_catalog import CASES_DIR, Case, list_cases
 from tests.fhir.app_client import SERVICE_URL, app_client
-from tests.fhir.builders import all_resources, as_prefetch, hook_body, sample_patient, unrelated_observation
-from tests.support.fhir_server import RunningFhirServer
+from tests.fhir.builders import hook_body
+from tests.support.engine import knowledge_for
+from tests.support.fhir_server import RunningFhirServer, running_fhir_server
 
 pytestmark = pytest.mark.integration
-SUBSETS_PER_CASE = 3
+SUBSETS_PER_CASE = 2
+CASES = list_cases()
 
 
-@dataclass(frozen=True)
-class EquivalenceCase:
-    name: str
-    patient_id: str
-    resources: list[dict[str, Any]]
-    prefetch: dict[str, Any]
-    as_of: datetime
+@pytest.fixture(scope="module")
+def fixture_server() -> Iterator[RunningFhirServer]:
+    """Medplum with one resource per page, holding every fixture patient."""
+    with running_fhir_server(page_size=1) as server:
+        asyncio.run(load(server.base_url, None, CASES_DIR))
+        yield server
 
 
-def cases() -> list[EquivalenceCase]:
-    found = []
-    for pid in ("equiv-a", "equiv-b"):
-        data = sample_patient(pid)
-        resources = [*all_resources(data), unrelated_observation(pid)]
-        found.append(EquivalenceCase(pid, pid, resources, as_prefetch(data), datetime(2024, 6, 1, tzinfo=UTC)))
-    return found
+def test_every_case_is_covered():
+    assert len(CASES) >= 30, "the fixture catalogue should hold every case"
 
 
-@pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
-async def test_E5_E11_same_response_with_full_partial_or_no_prefetch(
-    case: EquivalenceCase, fhir_server: RunningFhirServer, tmp_path
-):
-    await fhir_server.load(case.resources)
-    fhir_server.clear_log()
+def prefetch_variants(case: Case, full: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
     rng = random.Random(case.name)
-    prefetches: dict[str, dict[str, Any] | None] = {"full": case.prefetch, "none": None}
+    variants: dict[str, dict[str, Any] | None] = {"full": full, "none": None}
     for n in range(SUBSETS_PER_CASE):
-        keys = sorted(k for k in case.prefetch if rng.random() < 0.5)
-        prefetches[f"subset-{n}:{','.join(keys)}"] = {k: case.prefetch[k] for k in keys}
+        keys = sorted(k for k in full if rng.random() < 0.5)
+        variants[f"subset-{n}:{','.join(keys)}"] = {k: full[k] for k in keys}
+    return variants
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+async def test_E5_E11_same_card_with_full_partial_or_no_prefetch(case: Case, fixture_server, tmp_path):
+    knowledge = knowledge_for(case)
+    full = case.prefetch(knowledge.service)
+    fixture_server.clear_log()
     responses = {}
-    async with app_client(tmp_path, as_of=case.as_of) as client:
-        for label, prefetch in prefetches.items():
-            body = hook_body(case.patient_id, fhir_server=fhir_server.base_url, prefetch=prefetch)
+    async with app_client(tmp_path, as_of=case.as_of, knowledge=knowledge) as client:
+        for label, prefetch in prefetch_variants(case, full).items():
+            body = hook_body(case.patient_id, fhir_server=fixture_server.base_url, prefetch=prefetch)
+            body["hookInstance"] = case.hook_instance
             response = await client.post(SERVICE_URL, json=body)
             assert response.status_code == 200, (label, response.text)
             responses[label] = response.json()
-    assert any("_offset=" in e["url"] for e in fhir_server.request_log()), "no search was paged"
+    assert responses["full"] == case.expected()
     for label, response in responses.items():
         assert response == responses["full"], label
+    searched_many = any(len(v.get("entry", [])) > 1 for v in full.values() if v and v["resourceType"] == "Bundle")
+    paged = any("_offset=" in e["url"] for e in fixture_server.request_log())
+    assert paged == searched_many, "every search with two or more results should have been paged"
