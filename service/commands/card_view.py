@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from service.cdshooks.models import Card
+from service.rules.base import Finding
 
 INDICATOR_STYLE = {"critical": "bold white on red", "warning": "bold black on yellow", "info": "bold white on blue"}
 
@@ -39,12 +40,34 @@ def _orders(card: Card) -> Table | None:
     return table
 
 
-def card_panel(card: Card, tier: str | None) -> Panel:
-    """One card: indicator and tier, summary, detail (its Markdown tables hold the evidence), orders, links."""
+def evidence_table(findings: Iterable[Finding], labels: dict[str, str]) -> Table | None:
+    """The resources behind each flag found: what matched, its code, the value against its threshold."""
+    table = Table(title="Evidence", show_lines=True, expand=True)
+    for column in ("Flag", "Found", "Code (value set)", "Observed vs threshold", "Resource", "Date"):
+        table.add_column(column)
+    for finding in findings:
+        for ev in finding.evidence if finding.present else ():
+            code = ev.code[1] if ev.code else (f"text: {ev.text_match!r}" if ev.text_match else "")
+            value = " vs ".join(v for v in (ev.observed, ev.threshold) if v)
+            table.add_row(
+                labels.get(finding.feature, finding.feature),
+                ev.what,
+                "\n".join(x for x in (code, ev.value_set and f"({ev.value_set})") if x) or "-",
+                value or "-",
+                ev.ref,
+                ev.date.iso_day() if ev.date else "-",
+            )
+    return table if table.row_count else None
+
+
+def card_panel(card: Card, tier: str | None, evidence: Table | None = None) -> Panel:
+    """One card: indicator and tier, summary, detail, the evidence table, proposed orders, links."""
     header = Text.assemble((f" {card.indicator.upper()} ", INDICATOR_STYLE[card.indicator]), f"  tier: {tier or '-'}")
     parts: list[RenderableType] = [header, Text(card.summary, style="bold")]
     if card.detail:
         parts.append(Markdown(card.detail))
+    if evidence is not None:
+        parts.append(evidence)
     orders = _orders(card)
     if orders is not None:
         parts.append(orders)
@@ -52,12 +75,18 @@ def card_panel(card: Card, tier: str | None) -> Panel:
     return Panel(Group(*parts), title=card.source.label, expand=True)
 
 
-def show(cards: Sequence[Card], tier: str | None, unavailable: Iterable[str], console: Console) -> None:
+def show(
+    cards: Sequence[Card],
+    tier: str | None,
+    unavailable: Iterable[str],
+    console: Console,
+    evidence: Table | None = None,
+) -> None:
     """Print every card, or say plainly that there is none, and name the data that was not evaluated."""
     if not cards:
         console.print("No card: no red flag found for this patient.")
     for card in cards:
-        console.print(card_panel(card, tier))
+        console.print(card_panel(card, tier, evidence))
     missing = sorted(unavailable)
     if missing:
         console.print(f"Not evaluated (data unavailable): {', '.join(missing)}", style="yellow")

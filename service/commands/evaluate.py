@@ -15,17 +15,20 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.table import Table
 
+from service.assessment import assess
 from service.cdshooks.models import HookRequest, HookResponse, dump_clean
 from service.clock import frozen_clock, system_clock
 from service.commands.bundle_prefetch import prefetch_from_bundle
-from service.commands.card_view import show
+from service.commands.card_view import evidence_table, show
 from service.commands.load_fixtures import bundle_resources
 from service.engine import Evaluation, evaluate
 from service.errors import ServiceError
+from service.facts import build_facts
 from service.fhir.client import FhirClient
 from service.gather import gather
-from service.knowledge import load_knowledge
+from service.knowledge import Knowledge, load_knowledge
 from service.record import PatientRecord
 from service.settings import Settings, get_settings
 
@@ -68,20 +71,28 @@ def _request(args: argparse.Namespace, settings: Settings) -> HookRequest:
     return HookRequest.model_validate(body)
 
 
-async def run_once(args: argparse.Namespace, settings: Settings) -> tuple[PatientRecord, Evaluation]:
+async def run_once(args: argparse.Namespace, settings: Settings) -> tuple[PatientRecord, Evaluation, Table | None]:
     knowledge = load_knowledge(settings.knowledge_dir)
     request = _request(args, settings)
     now = (frozen_clock(args.as_of) if args.as_of else system_clock)()
     timeout = httpx.Timeout(settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
         record = await gather(request, knowledge.service, settings, FhirClient(http, page_cap=settings.fhir_page_cap))
-    return record, evaluate(record, knowledge, now, request.hook_instance)
+    result = evaluate(record, knowledge, now, request.hook_instance)
+    return record, result, _evidence(record, knowledge, now)
+
+
+def _evidence(record: PatientRecord, knowledge: Knowledge, now: datetime) -> Table | None:
+    """Re-run the assessment only to show its evidence; the card itself comes from ``evaluate``."""
+    types = {key: spec.resource_type for key, spec in knowledge.service.prefetch.items()}
+    assessment = assess(build_facts(record, types, now), knowledge, now)
+    return evidence_table(assessment.findings.values(), knowledge.cards.flag_labels)
 
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
     try:
-        record, result = asyncio.run(run_once(args, get_settings()))
+        record, result, evidence = asyncio.run(run_once(args, get_settings()))
     except (ServiceError, ValueError, OSError) as exc:
         message = exc.message if isinstance(exc, ServiceError) else str(exc)
         console.print(f"Cannot evaluate: {message}", style="bold red")
@@ -89,5 +100,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(dump_clean(HookResponse(cards=result.cards)), indent=2))
     else:
-        show(result.cards, result.tier, record.unavailable, console)
+        show(result.cards, result.tier, record.unavailable, console, evidence)
     return 0

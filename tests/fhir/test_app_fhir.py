@@ -6,9 +6,11 @@ import time
 
 import pytest
 
+from service.fixtures_catalog import list_cases
 from tests.fhir.app_client import SERVICE_URL, app_client
-from tests.fhir.builders import OPTIONAL_KEYS, as_prefetch, hook_body, sample_patient
+from tests.fhir.builders import OPTIONAL_KEYS, hook_body, sample_patient
 from tests.fhir.stand_ins import hanging_server
+from tests.support.engine import knowledge_for
 from tests.support.fhir_server import TEST_TOKEN
 
 DEADLINE = 0.5
@@ -53,17 +55,26 @@ async def test_deadline_through_the_api_required_data_hangs_412(tmp_path):
     assert "deadline" in outcome_text(response.json())
 
 
-async def test_deadline_through_the_api_optional_data_hangs_200(tmp_path):
-    """Stand-in: a TCP server that never answers; the required data comes in the prefetch."""
-    prefetch = {k: v for k, v in as_prefetch(sample_patient("app-slow-2")).items() if k not in OPTIONAL_KEYS}
-    async with hanging_server() as base, app_client(tmp_path, fhir_deadline_seconds=DEADLINE) as client:
-        body = hook_body("app-slow-2", fhir_server=base, prefetch=prefetch)
+async def test_deadline_through_the_api_optional_data_hangs_card_says_not_evaluated(tmp_path):
+    """Stand-in: a TCP server that never answers; the required data of a fixture case comes in the prefetch."""
+    case = next(c for c in list_cases() if c.name == "C1--in--leg-weakness-with-breast-cancer")
+    knowledge = knowledge_for(case)
+    required = {k: v for k, v in case.prefetch(knowledge.service).items() if k not in OPTIONAL_KEYS}
+    settings = {"fhir_deadline_seconds": DEADLINE}
+    async with (
+        hanging_server() as base,
+        app_client(tmp_path, as_of=case.as_of, knowledge=knowledge, **settings) as client,
+    ):
+        body = hook_body(case.patient_id, fhir_server=base, prefetch=required)
         started = time.monotonic()
         response = await client.post(SERVICE_URL, json=body)
         elapsed = time.monotonic() - started
     assert elapsed < DEADLINE + MARGIN
     assert response.status_code == 200
-    assert isinstance(response.json()["cards"], list)
+    [card] = response.json()["cards"]
+    assert card["indicator"] == "critical"
+    assert knowledge.cards.texts["notEvaluatedHeading"] in card["detail"]
+    assert "the EHR did not provide" in card["detail"]
 
 
 @pytest.mark.integration

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import httpx
 import pytest
 
 from service.cli import main
+from service.fixtures_catalog import list_cases
 from tests.fhir.builders import all_resources, sample_patient
 from tests.support.fhir_server import TEST_TOKEN
 
@@ -47,20 +49,24 @@ def test_load_fixtures_without_cases_fails(fhir_server, tmp_path, capsys):
 
 
 def test_evaluate_from_bundle_equals_evaluate_from_fhir_server(fhir_server, tmp_path, capsys):
-    bundle = write_case(tmp_path, "cli-2")
+    case = next(c for c in list_cases() if c.name == "C1--in--leg-weakness-with-breast-cancer")
+    shutil.copytree(case.path, tmp_path / case.name)
     assert main(["load-fixtures", "--fhir-server", fhir_server.base_url, "--cases", str(tmp_path)]) == 0
     capsys.readouterr()
-    as_of = ["--as-of", "2024-06-01"]
-    assert main(["evaluate", "--bundle", str(bundle), "--json", *as_of]) == 0
+    as_of = ["--as-of", case.as_of.isoformat()]
+    assert main(["evaluate", "--bundle", str(case.path / "bundle.json"), "--json", *as_of]) == 0
     from_bundle = json.loads(capsys.readouterr().out)
-    fetch = ["--fhir-server", fhir_server.base_url, "--patient", "cli-2"]
+    fetch = ["--fhir-server", fhir_server.base_url, "--patient", case.patient_id]
     assert main(["evaluate", *fetch, "--json", *as_of]) == 0
     from_server = json.loads(capsys.readouterr().out)
     assert from_bundle == from_server
+    [card] = from_server["cards"]
     assert main(["evaluate", *fetch, *as_of]) == 0
     screen = capsys.readouterr().out
-    expected = [card["summary"][:40] for card in from_server["cards"]] or ["No card"]
-    assert all(text in screen for text in expected)
+    assert "CRITICAL" in screen and "tier: C1" in screen
+    assert card["summary"][:40] in screen
+    assert "Evidence" in screen and "Condition/c1a-neuro" in screen
+    assert "Proposed orders" in screen and "30854-4" in screen
 
 
 def test_evaluate_explains_a_412(capsys, tmp_path):
