@@ -48,7 +48,8 @@ def test_load_fixtures_without_cases_fails(fhir_server, tmp_path, capsys):
     assert "no fixture bundles" in capsys.readouterr().out
 
 
-def test_evaluate_from_bundle_equals_evaluate_from_fhir_server(fhir_server, tmp_path, capsys):
+def test_evaluate_from_bundle_equals_evaluate_from_fhir_server(fhir_server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal, so table cells do not wrap mid-word
     case = next(c for c in list_cases() if c.name == "C1--in--leg-weakness-with-breast-cancer")
     shutil.copytree(case.path, tmp_path / case.name)
     assert main(["load-fixtures", "--fhir-server", fhir_server.base_url, "--cases", str(tmp_path)]) == 0
