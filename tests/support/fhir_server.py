@@ -79,9 +79,7 @@ def _wait_ready(process: subprocess.Popen[str], token: str | None) -> str:
 
 
 @contextmanager
-def running_fhir_server(
-    *, token: str | None = None, page_size: int = PAGE_SIZE
-) -> Iterator[RunningFhirServer]:
+def running_fhir_server(*, token: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[RunningFhirServer]:
     """Start the Node wrapper on a free port, yield it once it answers, stop it afterwards."""
     _ensure_node_modules()
     node = shutil.which("node")
