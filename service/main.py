@@ -22,8 +22,10 @@ from service.clock import Clock, system_clock
 from service.knowledge import Knowledge, load_knowledge
 from service.logging import configure_logging
 from service.settings import Settings, get_settings
-from service.storage.db import create_schema, make_engine
+from service.storage.db import make_engine
 from service.storage.feedback import FeedbackStore
+from service.storage.migrate import upgrade
+from service.storage.replay import DatabaseReplayCache
 
 
 def _tune_gc() -> None:
@@ -59,12 +61,15 @@ def create_app(
     configure_logging(settings.log_level, settings.log_json)
     knowledge = knowledge or load_knowledge(settings.knowledge_dir)
     engine = make_engine(settings.database_url)
-    create_schema(engine)
+    upgrade(engine)
     timeout = httpx.Timeout(
         settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds
     )
     http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-    state = AppState(settings, knowledge, clock, FeedbackStore(engine), http)
+    state = AppState(
+        settings, knowledge, clock, FeedbackStore(engine), http,
+        engine=engine, replay_cache=DatabaseReplayCache(engine),
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

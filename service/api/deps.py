@@ -7,11 +7,13 @@ from typing import Annotated, Any, Protocol
 
 import httpx
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 
 from service.clock import Clock
 from service.knowledge import Knowledge
 from service.settings import Settings
 from service.storage.feedback import FeedbackStore
+from service.storage.replay import DatabaseReplayCache
 
 
 class Authenticator(Protocol):
@@ -28,6 +30,9 @@ class AppState:
     feedback: FeedbackStore
     http: httpx.AsyncClient
     authenticator: Authenticator | None = None
+    engine: Engine | None = None
+    # Shared by every worker and replica through the database (issue 7); the authenticator uses it.
+    replay_cache: DatabaseReplayCache | None = None
 
 
 def app_state(request: Request) -> AppState:
