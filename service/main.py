@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from service import __version__
-from service.api import discovery, feedback, health, hooks
+from service.api import discovery, feedback, health, hooks, metrics
 from service.api.access_log import AccessLogMiddleware
 from service.api.deps import AppState
 from service.api.handlers import ErrorShieldMiddleware, install_handlers
@@ -81,7 +81,7 @@ def create_app(
     app = FastAPI(title="Back-pain red-flag CDS", version=__version__, lifespan=lifespan)
     app.state.backpain = state
     install_handlers(app)
-    for module in (discovery, hooks, feedback, health):
+    for module in (discovery, hooks, feedback, health, metrics):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
