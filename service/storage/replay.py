@@ -4,6 +4,11 @@ It implements ``service.security.replay.ReplayCache``. One statement does the ch
 ``INSERT ... ON CONFLICT (iss, jti) DO UPDATE ... WHERE expired``, so two processes racing on the same
 token cannot both get the row back from RETURNING. An entry whose time has passed counts as absent (as in the
 in-memory cache) and is overwritten; expired rows are also deleted every ``purge_every`` inserts.
+
+Decision (issue 7): the service uses this cache on every back-end, SQLite included. Even the single-host
+default runs several uvicorn workers, which are separate processes; a per-process in-memory cache would
+let a token be replayed to a sibling worker, so it is not equivalent. One indexed insert per request is
+the price (about a millisecond on either back-end).
 """
 
 from __future__ import annotations
