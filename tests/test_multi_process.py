@@ -26,11 +26,17 @@ from service.storage.migrate import current_revision, head_revision
 from tests.support import processes
 from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess
-from tests.support.replay_worker import AUDIENCE, ISSUER
-from tests.support.tokens import Signer
+from tests.support.tokens import BASE, ISS, claims, ec_key, mint, public_jwk, public_pem
 
 FEEDBACK_PATH = "/cds-services/back-pain-red-flags/feedback"
 Pair = tuple[str, list[ServiceProcess]]
+# Development profile: a token is verified when one is sent; the issuer's key is given inline.
+AUTH_ENV = {
+    "BACKPAIN_CDS_PUBLIC_BASE_URL": BASE,
+    "BACKPAIN_CDS_TRUSTED_ISSUERS": json.dumps(
+        [{"iss": ISS, "jwks": {"keys": [public_jwk(ec_key("pair"), "k1", "ES384")]}}]
+    ),
+}
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
 
 
@@ -45,7 +51,7 @@ def _new_database(backend: str, request: pytest.FixtureRequest, directory: Path)
 def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     directory = tmp_path_factory.mktemp("pair")
     url = _new_database(request.param, request, directory)
-    with processes.running(url, directory, count=2) as services:
+    with processes.running(url, directory, count=2, env=AUTH_ENV) as services:
         yield url, services
 
 
@@ -72,9 +78,9 @@ def test_a_token_accepted_by_one_process_is_refused_as_a_replay_by_the_other(
     pair: Pair, tmp_path: Path
 ) -> None:
     url, _ = pair
-    signer = Signer(ISSUER)
+    signing_key = ec_key("replay-workers")
     key = tmp_path / "public.pem"
-    key.write_bytes(signer.public_pem)
+    key.write_bytes(public_pem(signing_key))
 
     def workers(tokens: list[str], count: int) -> list[list[str]]:
         path = tmp_path / f"tokens-{len(tokens)}.json"
@@ -84,14 +90,33 @@ def test_a_token_accepted_by_one_process_is_refused_as_a_replay_by_the_other(
         running = [subprocess.Popen(args, stdout=subprocess.PIPE, cwd=processes.REPO) for _ in range(count)]
         return [json.loads(p.communicate(timeout=60)[0]) for p in running]
 
-    tokens = [signer.token(AUDIENCE) for _ in range(20)]
+    tokens = [mint(signing_key, claims()) for _ in range(20)]
     [first] = workers(tokens, 1)
     [second] = workers(tokens, 1)
     assert len(first) == 20 and second == []
-    racing = [signer.token(AUDIENCE) for _ in range(300)]
+    racing = [mint(signing_key, claims()) for _ in range(300)]
     a, b = workers(racing, 2)
     assert sorted(a + b) == sorted(jwt_id(t) for t in racing)  # each accepted by exactly one process
     assert not set(a) & set(b)
+
+
+def test_over_http_a_token_accepted_by_one_process_is_a_401_replay_at_the_other(pair: Pair) -> None:
+    _, (first, second) = pair
+    path = "/cds-services/back-pain-red-flags"
+    body = {"hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+            "context": {"userId": "Practitioner/x", "patientId": "p1"},
+            "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"},
+                         "conditions": None}}
+    token = mint(ec_key("pair"), claims(path))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.post(first.base_url + path, json=body, headers=headers).status_code == 200
+    replayed = httpx.post(second.base_url + path, json=body, headers=headers)
+    assert replayed.status_code == 401 and replayed.content == b""
+    assert httpx.post(first.base_url + path, json=body, headers=headers).status_code == 401
+    fresh = {"Authorization": f"Bearer {mint(ec_key('pair'), claims(path))}"}
+    assert httpx.post(second.base_url + path, json=body, headers=fresh).status_code == 200
+    scraped = httpx.get(second.base_url + "/metrics").text
+    assert 'backpain_cds_jwt_rejections_total{reason="replay"} 1.0' in scraped
 
 
 def jwt_id(token: str) -> str:

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 
 from service.clock import Clock
 from service.knowledge import Knowledge
+from service.security.replay import ReplayCache
 from service.settings import Settings
 from service.storage.feedback import FeedbackStore
-from service.storage.replay import DatabaseReplayCache
 
 
 class Authenticator(Protocol):
@@ -32,7 +32,7 @@ class AppState:
     authenticator: Authenticator | None = None
     engine: Engine | None = None
     # Shared by every worker and replica through the database (issue 7); the authenticator uses it.
-    replay_cache: DatabaseReplayCache | None = None
+    replay_cache: ReplayCache | None = None
 
 
 def app_state(request: Request) -> AppState:

@@ -16,16 +16,14 @@ import jwt
 
 from service.storage.db import make_engine
 from service.storage.replay import DatabaseReplayCache
-
-ISSUER = "https://ehr.example.org"
-AUDIENCE = "http://127.0.0.1:8080/cds-services/back-pain-red-flags"
+from tests.support.tokens import BASE, ISS, SERVICE_PATH
 
 
 async def _accept_all(cache: DatabaseReplayCache, key: bytes, tokens: list[str]) -> list[str]:
     limit = asyncio.Semaphore(8)
 
     async def one(token: str) -> str | None:
-        claims = jwt.decode(token, key, algorithms=["ES384"], audience=AUDIENCE, issuer=ISSUER)
+        claims = jwt.decode(token, key, algorithms=["ES384"], audience=BASE + SERVICE_PATH, issuer=ISS)
         async with limit:
             fresh = await cache.check_and_store(claims["jti"], claims["iss"], float(claims["exp"]))
         return str(claims["jti"]) if fresh else None
