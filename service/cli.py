@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service.commands import serve
+from service.commands import migrate, serve
 
-COMMANDS = [serve]
+COMMANDS = [serve, migrate]
 
 
 def build_parser() -> argparse.ArgumentParser:
