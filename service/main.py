@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from service import __version__
-from service.api import discovery, feedback, health, hooks, metrics
+from service.api import discovery, feedback, health, hooks, metrics, preview
 from service.api.access_log import AccessLogMiddleware
 from service.api.deps import AppState
 from service.api.handlers import ErrorShieldMiddleware, install_handlers
@@ -91,6 +91,8 @@ def create_app(
     install_handlers(app)
     for module in (discovery, hooks, feedback, health, metrics):
         app.include_router(module.router)
+    if not settings.is_production:
+        app.include_router(preview.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     app.add_middleware(ErrorShieldMiddleware)
