@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from service import __version__
-from service.api import discovery, feedback, health, hooks
+from service.api import discovery, feedback, health, hooks, metrics, preview
 from service.api.access_log import AccessLogMiddleware
 from service.api.deps import AppState
 from service.api.handlers import ErrorShieldMiddleware, install_handlers
@@ -23,11 +23,13 @@ from service.knowledge import Knowledge, load_knowledge
 from service.logging import configure_logging
 from service.security.jwt import Authenticator
 from service.security.limits import BodyLimitMiddleware
-from service.security.replay import InMemoryReplayCache, ReplayCache
+from service.security.replay import ReplayCache
 from service.security.startup import check_production_settings
 from service.settings import Settings, get_settings
-from service.storage.db import create_schema, make_engine
+from service.storage.db import make_engine
 from service.storage.feedback import FeedbackStore
+from service.storage.migrate import upgrade
+from service.storage.replay import DatabaseReplayCache
 
 
 def _tune_gc() -> None:
@@ -65,13 +67,17 @@ def create_app(
     configure_logging(settings.log_level, settings.log_json)
     knowledge = knowledge or load_knowledge(settings.knowledge_dir)
     engine = make_engine(settings.database_url)
-    create_schema(engine)
+    upgrade(engine)
     timeout = httpx.Timeout(
         settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds
     )
     http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-    authenticator = Authenticator(settings, replay_cache or InMemoryReplayCache(), http)
-    state = AppState(settings, knowledge, clock, FeedbackStore(engine), http, authenticator)
+    # The database cache on every back-end: workers are processes, so memory is not shared (see replay.py).
+    replay = replay_cache or DatabaseReplayCache(engine)
+    state = AppState(
+        settings, knowledge, clock, FeedbackStore(engine), http,
+        authenticator=Authenticator(settings, replay, http), engine=engine, replay_cache=replay,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -83,8 +89,10 @@ def create_app(
     app = FastAPI(title="Back-pain red-flag CDS", version=__version__, lifespan=lifespan)
     app.state.backpain = state
     install_handlers(app)
-    for module in (discovery, hooks, feedback, health):
+    for module in (discovery, hooks, feedback, health, metrics):
         app.include_router(module.router)
+    if not settings.is_production:
+        app.include_router(preview.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     app.add_middleware(ErrorShieldMiddleware)

@@ -1,4 +1,7 @@
-"""Feedback endpoint (spec J): validation, storage, idempotence, survival across restarts."""
+"""Feedback endpoint (spec J): validation, storage, idempotence, survival across restarts.
+
+Every test runs on SQLite and on PostgreSQL (the ``database_url`` fixture).
+"""
 
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ OVERRIDDEN = {
 }
 
 
-def test_J2_J3_J7_feedback_is_stored_and_answered_200_without_body(tmp_path: Path) -> None:
-    with client_for(settings_for(tmp_path)) as client:
+def test_J2_J3_J7_feedback_is_stored_and_answered_200_without_body(tmp_path: Path, database_url: str) -> None:
+    with client_for(settings_for(tmp_path, database_url=database_url)) as client:
         response = client.post(FEEDBACK_URL, json={"feedback": [ACCEPTED, OVERRIDDEN],
                                                    "hookInstance": "hi-1"})
         assert response.status_code == 200
@@ -41,23 +44,23 @@ def test_J2_J3_J7_feedback_is_stored_and_answered_200_without_body(tmp_path: Pat
     assert {r["hook_instance"] for r in rows} == {"hi-1"}
 
 
-def test_J4_duplicate_feedback_is_idempotent(tmp_path: Path) -> None:
-    with client_for(settings_for(tmp_path)) as client:
+def test_J4_duplicate_feedback_is_idempotent(tmp_path: Path, database_url: str) -> None:
+    with client_for(settings_for(tmp_path, database_url=database_url)) as client:
         for _ in range(3):
             assert client.post(FEEDBACK_URL, json={"feedback": [ACCEPTED]}).status_code == 200
         assert client.post(FEEDBACK_URL, json={"feedback": [ACCEPTED, OVERRIDDEN]}).status_code == 200
         assert client.app.state.backpain.feedback.count() == 2
 
 
-def test_J4_same_card_with_a_later_outcome_is_a_new_item(tmp_path: Path) -> None:
+def test_J4_same_card_with_a_later_outcome_is_a_new_item(tmp_path: Path, database_url: str) -> None:
     later = dict(ACCEPTED, outcomeTimestamp="2026-11-25T11:00:00Z")
-    with client_for(settings_for(tmp_path)) as client:
+    with client_for(settings_for(tmp_path, database_url=database_url)) as client:
         client.post(FEEDBACK_URL, json={"feedback": [ACCEPTED, later]})
         assert client.app.state.backpain.feedback.count() == 2
 
 
-def test_J_feedback_survives_a_restart_on_the_same_sqlite_file(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
+def test_J_feedback_survives_a_restart_on_the_same_database(tmp_path: Path, database_url: str) -> None:
+    settings = settings_for(tmp_path, database_url=database_url)
     with client_for(settings) as client:
         client.post(FEEDBACK_URL, json={"feedback": [ACCEPTED, OVERRIDDEN]})
     with client_for(settings) as client:
@@ -66,32 +69,32 @@ def test_J_feedback_survives_a_restart_on_the_same_sqlite_file(tmp_path: Path) -
         assert client.app.state.backpain.feedback.count() == 2
 
 
-def test_J3_accepted_without_accepted_suggestions_is_400(tmp_path: Path) -> None:
+def test_J3_accepted_without_accepted_suggestions_is_400(tmp_path: Path, database_url: str) -> None:
     bad = {k: v for k, v in ACCEPTED.items() if k != "acceptedSuggestions"}
-    with client_for(settings_for(tmp_path)) as client:
+    with client_for(settings_for(tmp_path, database_url=database_url)) as client:
         response = client.post(FEEDBACK_URL, json={"feedback": [bad]})
         assert response.status_code == 400
         OO.validate(response.json())
         assert client.app.state.backpain.feedback.count() == 0
 
 
-def test_J3_invalid_items_store_nothing_of_the_batch(tmp_path: Path) -> None:
+def test_J3_invalid_items_store_nothing_of_the_batch(tmp_path: Path, database_url: str) -> None:
     bad_outcome = dict(OVERRIDDEN, outcome="ignored")
-    with client_for(settings_for(tmp_path)) as client:
+    with client_for(settings_for(tmp_path, database_url=database_url)) as client:
         assert client.post(FEEDBACK_URL, json={"feedback": [ACCEPTED, bad_outcome]}).status_code == 400
         assert client.post(FEEDBACK_URL, json={"feedback": []}).status_code == 400
         assert client.post(FEEDBACK_URL, json={"nothing": 1}).status_code == 400
         assert client.app.state.backpain.feedback.count() == 0
 
 
-def test_J8_override_reason_without_display_is_accepted(tmp_path: Path) -> None:
+def test_J8_override_reason_without_display_is_accepted(tmp_path: Path, database_url: str) -> None:
     item = dict(OVERRIDDEN, overrideReason={"reason": {"code": "x", "system": "https://example.org/r"}})
-    with client_for(settings_for(tmp_path)) as client:
+    with client_for(settings_for(tmp_path, database_url=database_url)) as client:
         assert client.post(FEEDBACK_URL, json={"feedback": [item]}).status_code == 200
 
 
-def test_J_feedback_for_unknown_service_is_404(tmp_path: Path) -> None:
-    with client_for(settings_for(tmp_path)) as client:
+def test_J_feedback_for_unknown_service_is_404(tmp_path: Path, database_url: str) -> None:
+    with client_for(settings_for(tmp_path, database_url=database_url)) as client:
         response = client.post("/cds-services/other/feedback", json={"feedback": [ACCEPTED]})
         assert response.status_code == 404
         OO.validate(response.json())

@@ -1,4 +1,4 @@
-"""One structured log line per request: identifiers and numbers only, never patient content."""
+"""One structured log line and one metrics observation per request: identifiers and numbers only."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import time
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.metrics import observe_request
 
 log = structlog.get_logger("service.access")
 
@@ -32,13 +34,18 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
+            seconds = time.perf_counter() - started
             state = scope.get("state") or {}
+            route = scope.get("route")
+            # The route template bounds the label set; a path that matched no route is one label.
+            endpoint = getattr(route, "path", None) or "unmatched"
+            observe_request(endpoint, status, seconds, state.get("tier"), state.get("cards"))
             log.info(
                 "request",
                 method=scope.get("method"),
                 path=scope.get("path"),
                 status=status,
-                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                latency_ms=round(seconds * 1000, 2),
                 service=state.get("service_id"),
                 hook_instance=state.get("hook_instance"),
                 tier=state.get("tier"),

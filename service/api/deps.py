@@ -7,9 +7,11 @@ from typing import Annotated, Any, Protocol
 
 import httpx
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 
 from service.clock import Clock
 from service.knowledge import Knowledge
+from service.security.replay import ReplayCache
 from service.settings import Settings
 from service.storage.feedback import FeedbackStore
 
@@ -28,6 +30,9 @@ class AppState:
     feedback: FeedbackStore
     http: httpx.AsyncClient
     authenticator: Authenticator | None = None
+    engine: Engine | None = None
+    # Shared by every worker and replica through the database (issue 7); the authenticator uses it.
+    replay_cache: ReplayCache | None = None
 
 
 def app_state(request: Request) -> AppState:

@@ -9,6 +9,7 @@ from service.api.deps import Authenticated, State
 from service.api.hooks import check_service
 from service.api.parsing import parse_body
 from service.cdshooks.models import FeedbackRequest
+from service.metrics import record_feedback
 
 router = APIRouter()
 
@@ -24,6 +25,7 @@ async def feedback(service_id: str, request: Request, state: State) -> Response:
     request.state.service_id = service_id
     body = parse_body(await request.body(), FeedbackRequest, state.settings.max_json_depth)
     request.state.hook_instance = body.hook_instance
-    await run_in_threadpool(state.feedback.add, service_id, body.feedback, body.hook_instance)
+    new = await run_in_threadpool(state.feedback.add, service_id, body.feedback, body.hook_instance)
+    record_feedback([item.outcome for item in body.feedback], new)
     # 200 with no body (decision J7): an empty JSON object would break A2.
     return Response(status_code=200)

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.responses import JSONResponse, outcome_response
 from service.errors import ServiceError, Unauthorized
+from service.metrics import reject_jwt
 from service.operation_outcome import operation_outcome
 
 log = structlog.get_logger("service.errors")
@@ -26,6 +27,7 @@ async def service_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
     if isinstance(exc, Unauthorized):
         log.warning("auth.rejected", reason=exc.reason)
+        reject_jwt(exc.reason)
         # Bare 401: which check failed is logged above, never told to the caller (spec G5).
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return outcome_response(exc.status_code, operation_outcome(exc.code, exc.message))

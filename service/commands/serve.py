@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,8 +17,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def prepare_metrics_dir(workers: int) -> None:
+    """Give the workers a shared, empty directory for their metric files (prometheus-client multiprocess).
+
+    Files left by an earlier run would be added to this run's counters, so they are removed first.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        if workers <= 1:
+            return
+        path = tempfile.mkdtemp(prefix="backpain-cds-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    Path(path).mkdir(parents=True, exist_ok=True)
+    for stale in Path(path).glob("*.db"):
+        stale.unlink()
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
+
+    prepare_metrics_dir(args.workers)
 
     uvicorn.run(
         "service.main:create_app",

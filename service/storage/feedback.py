@@ -53,10 +53,15 @@ class FeedbackStore:
     def add(self, service_id: str, items: list[FeedbackItem], hook_instance: str | None = None) -> int:
         """Store ``items`` in one transaction; returns how many were new."""
         rows = [_row(service_id, item, hook_instance) for item in items]
-        stmt = self._insert(feedback).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        stmt = (
+            self._insert(feedback)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(feedback.c.id)
+        )
         with self.engine.begin() as conn:
-            result = conn.execute(stmt)
-        return int(result.rowcount or 0)
+            # RETURNING, not rowcount: psycopg 3 under SQLAlchemy 2.1 reports -1 for ON CONFLICT inserts.
+            return len(conn.execute(stmt).all())
 
     def count(self) -> int:
         with self.engine.connect() as conn:

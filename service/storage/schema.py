@@ -1,8 +1,21 @@
-"""Table definitions shared by every back-end (SQLite by default, PostgreSQL for replicas)."""
+"""Table definitions shared by every back-end (SQLite by default, PostgreSQL for replicas).
+
+These describe the schema at the newest migration; ``migrations/versions`` is what creates it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Double,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import Table as _Table
 
 metadata = MetaData()
@@ -25,4 +38,15 @@ feedback = _Table(
     Column("hook_instance", String(256), nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("dedupe_key", name="uq_feedback_dedupe_key"),
+)
+
+# Client JWT ids seen while their token can still be presented; shared by every replica (issue 7).
+replay_cache = _Table(
+    "replay_cache",
+    metadata,
+    Column("iss", String(512), nullable=False),
+    Column("jti", String(256), nullable=False),
+    # Epoch seconds after which the entry may be forgotten (token exp plus clock leeway).
+    Column("expires_at", Double, nullable=False, index=True),
+    PrimaryKeyConstraint("iss", "jti", name="pk_replay_cache"),
 )

@@ -1,0 +1,64 @@
+"""A JWT replay cache in the database, so a token accepted by one replica or worker is refused by all.
+
+It implements ``service.security.replay.ReplayCache``. One statement does the check and the store:
+``INSERT ... ON CONFLICT (iss, jti) DO UPDATE ... WHERE expired``, so two processes racing on the same
+token cannot both get the row back from RETURNING. An entry whose time has passed counts as absent (as in the
+in-memory cache) and is overwritten; expired rows are also deleted every ``purge_every`` inserts.
+
+Decision (issue 7): the service uses this cache on every back-end, SQLite included. Even the single-host
+default runs several uvicorn workers, which are separate processes; a per-process in-memory cache would
+let a token be replayed to a sibling worker, so it is not equivalent. One indexed insert per request is
+the price (about a millisecond on either back-end).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from starlette.concurrency import run_in_threadpool
+
+from service.storage.schema import replay_cache
+
+
+class DatabaseReplayCache:
+    """Remembers ``(iss, jti)`` in the ``replay_cache`` table until ``expires_at`` (epoch seconds)."""
+
+    def __init__(
+        self, engine: Engine, *, purge_every: int = 1000, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._purge_every = purge_every
+        self._calls = itertools.count(1)
+        self._insert: Any = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+    async def check_and_store(self, jti: str, iss: str, expires_at: float) -> bool:
+        """True the first time ``(iss, jti)`` is seen while unexpired; False for a replay."""
+        return await run_in_threadpool(self.check_and_store_sync, jti, iss, expires_at)
+
+    def check_and_store_sync(self, jti: str, iss: str, expires_at: float) -> bool:
+        now = self._clock()
+        stmt = self._insert(replay_cache).values(iss=iss, jti=jti, expires_at=expires_at)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["iss", "jti"],
+            set_={"expires_at": stmt.excluded.expires_at},
+            where=replay_cache.c.expires_at <= now,
+        ).returning(replay_cache.c.jti)
+        with self.engine.begin() as conn:
+            # RETURNING, not rowcount: psycopg 3 under SQLAlchemy 2.1 reports -1 for this statement.
+            stored = conn.execute(stmt).first() is not None
+        if next(self._calls) % self._purge_every == 0:
+            self.purge_expired()
+        return stored
+
+    def purge_expired(self) -> int:
+        """Delete entries whose token can no longer be presented; returns how many went."""
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(replay_cache).where(replay_cache.c.expires_at <= self._clock()))
+        return int(result.rowcount or 0)

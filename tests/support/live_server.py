@@ -1,0 +1,60 @@
+"""Runs the real service (``python -m service serve``) in a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def live_service(tmp_path: Path, env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
+    """Yield the base URL of a running service; the process is stopped on exit."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "BACKPAIN_CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
+        "BACKPAIN_CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **(env or {}),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=REPO_ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"service exited: {process.stderr.read().decode() if process.stderr else ''}")
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("service did not become healthy within 30 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,88 @@
+"""Schema migrations on SQLite and PostgreSQL: empty to head, previous revision to head without loss."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+from service.cdshooks.models import FeedbackItem
+from service.cli import main
+from service.storage.db import make_engine
+from service.storage.feedback import FeedbackStore
+from service.storage.migrate import current_revision, downgrade, head_revision, upgrade
+from service.storage.schema import feedback, metadata
+
+ITEMS = [
+    FeedbackItem.model_validate({"card": f"card-{n}", "outcome": "overridden",
+                                 "outcomeTimestamp": datetime(2026, 11, 25, 10, n, tzinfo=UTC).isoformat()})
+    for n in range(5)
+]
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _schema_drift(engine: Engine) -> list[object]:
+    with engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+
+def test_two_revisions_in_a_line() -> None:
+    assert head_revision() == "0002"
+
+
+def test_an_empty_database_is_migrated_to_head_matching_the_declared_schema(engine: Engine) -> None:
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    assert {"feedback", "replay_cache", "alembic_version"} <= set(inspect(engine).get_table_names())
+    assert _schema_drift(engine) == []
+    upgrade(engine)  # a second start-up finds nothing to do
+    assert current_revision(engine) == "0002"
+
+
+def test_a_database_at_the_previous_revision_upgrades_without_loss(engine: Engine) -> None:
+    upgrade(engine, "0001")
+    assert "replay_cache" not in inspect(engine).get_table_names()
+    store = FeedbackStore(engine)
+    assert store.add("back-pain-red-flags", ITEMS, "hi-1") == 5
+    before = store.all()
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    assert store.all() == before
+    assert store.add("back-pain-red-flags", ITEMS) == 0  # the dedupe constraint survived
+
+
+def test_a_database_made_before_migrations_existed_is_adopted_as_0001(engine: Engine) -> None:
+    feedback.create(engine)  # what the old create_schema() built, without alembic_version
+    FeedbackStore(engine).add("back-pain-red-flags", ITEMS[:2])
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    assert FeedbackStore(engine).count() == 2
+
+
+def test_downgrade_to_0001_then_upgrade_again(engine: Engine) -> None:
+    upgrade(engine)
+    FeedbackStore(engine).add("back-pain-red-flags", ITEMS)
+    downgrade(engine, "0001")
+    assert "replay_cache" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert FeedbackStore(engine).count() == 5
+    assert _schema_drift(engine) == []
+
+
+def test_cli_migrate_then_show(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--database-url", database_url, "--revision", "0001"]) == 0
+    assert "current: 0001  head: 0002" in capsys.readouterr().out
+    assert main(["migrate", "--database-url", database_url]) == 0
+    assert main(["migrate", "--database-url", database_url, "--show"]) == 0
+    assert "current: 0002  head: 0002" in capsys.readouterr().out.splitlines()[-1]
