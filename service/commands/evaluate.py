@@ -97,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         message = exc.message if isinstance(exc, ServiceError) else str(exc)
         console.print(f"Cannot evaluate: {message}", style="bold red")
         return 1
+    if not record.of("patient"):  # the service treats this as "no data"; a person at a terminal made a typo
+        console.print(f"Cannot evaluate: patient {record.patient_id!r} was not found", style="bold red")
+        return 1
     if args.json:
         print(json.dumps(dump_clean(HookResponse(cards=result.cards)), indent=2))
     else:

@@ -75,3 +75,9 @@ def test_evaluate_explains_a_412(capsys, tmp_path):
     out = capsys.readouterr().out
     assert code == 1
     assert "Cannot evaluate" in out and "patient (Patient)" in out
+
+
+def test_evaluate_says_when_the_patient_does_not_exist(fhir_server, capsys):
+    code = main(["evaluate", "--fhir-server", fhir_server.base_url, "--patient", "no-such-patient"])
+    assert code == 1
+    assert "patient 'no-such-patient' was not found" in capsys.readouterr().out
