@@ -46,9 +46,10 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 class FhirClient:
     """Reads and searches on behalf of one invocation at a time; holds no per-request state."""
 
-    def __init__(self, http: httpx.AsyncClient, *, page_cap: int = 20) -> None:
+    def __init__(self, http: httpx.AsyncClient, *, page_cap: int = 20, max_bytes: int = 16 * 1024 * 1024) -> None:
         self._http = http
         self._page_cap = page_cap
+        self._max_bytes = max_bytes
 
     async def fetch(self, server: FhirServer, query: FhirQuery) -> list[Resource]:
         """The resources ``query`` yields: a read gives zero or one, a search every page."""
@@ -96,22 +97,34 @@ class FhirClient:
         if server.token:
             headers["Authorization"] = f"Bearer {server.token}"
         try:
-            response = await self._http.get(url, headers=headers)
+            async with self._http.stream("GET", url, headers=headers) as response:
+                if absent_ok and response.status_code in (404, 410):
+                    return None
+                if response.status_code != 200:
+                    raise FhirAccessError(f"FHIR server answered HTTP {response.status_code}")
+                content = await self._read_capped(response)
         except httpx.TimeoutException as exc:
             raise FhirAccessError("FHIR server timed out") from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FhirAccessError(f"FHIR server unreachable ({type(exc).__name__})") from exc
-        if absent_ok and response.status_code in (404, 410):
-            return None
-        if response.status_code != 200:
-            raise FhirAccessError(f"FHIR server answered HTTP {response.status_code}")
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise FhirAccessError("FHIR server answered something that is not JSON") from exc
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
             raise FhirAccessError("FHIR server answered JSON that is not a FHIR resource")
         return body
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        """The body, refusing more than ``max_bytes``: the server URL comes from the caller."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise FhirAccessError(f"FHIR server answered more than {self._max_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def _join(base_url: str, relative: str) -> str:

@@ -122,3 +122,10 @@ async def test_anonymous_request_carries_no_authorization_header():
     assert len(await client_for(handler).search(FhirServer(BASE), SEARCH)) == 1
     assert "authorization" not in seen[0].headers
     assert seen[0].headers["accept"] == "application/fhir+json"
+
+
+async def test_oversized_answer_is_refused():
+    big = page()
+    client = FhirClient(httpx.AsyncClient(transport=httpx.MockTransport(lambda _: big)), max_bytes=64)
+    with pytest.raises(FhirAccessError, match="more than 64 bytes"):
+        await client.search(FhirServer(BASE), SEARCH)
