@@ -153,3 +153,24 @@ async def test_E8_paginated_prefetch_is_followed_with_the_token(fhir_server_with
     log = server.request_log()
     assert ids(record.resources)["conditions"] == ids(data)["conditions"]
     assert log and all(e["authorized"] and "_offset=" in e["url"] for e in log)
+
+
+async def test_E8_paging_link_to_another_host_is_not_followed_and_data_is_read_from_fhir_server(
+    fhir_server_with_token, client
+):
+    server = fhir_server_with_token
+    data = await loaded(server, "page-2")
+    first_page = httpx.get(
+        f"{server.base_url}/Condition",
+        params={"patient": "Patient/page-2"},
+        headers={"Authorization": f"Bearer {TEST_TOKEN}"},
+    ).json()
+    first_page["link"] = [{"relation": "next", "url": "http://collector.invalid/fhir/Condition?_offset=2"}]
+    server.clear_log()
+    prefetch = {**as_prefetch(data), "conditions": first_page}
+    body = hook_body("page-2", fhir_server=server.base_url, token=TEST_TOKEN, prefetch=prefetch)
+    record = await gather(HookRequest.model_validate(body), SPEC, settings(), client)
+    assert ids(record.resources)["conditions"] == ids(data)["conditions"]
+    log = server.request_log()
+    assert log[0]["url"].startswith("/fhir/Condition?patient=Patient%2Fpage-2")
+    assert all(e["authorized"] for e in log)
