@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service.commands import serve
+from service.commands import bench, serve
 
-COMMANDS = [serve]
+COMMANDS = [serve, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,7 +26,7 @@ from service.storage.db import create_schema, make_engine
 from service.storage.feedback import FeedbackStore
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Move start-up objects out of the collector's reach and collect less often.
 
     Full collections over the loaded knowledge and framework objects otherwise dominate the p99.
@@ -68,7 +68,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        _tune_gc()
+        tune_gc()
         yield
         await http.aclose()
         engine.dispose()
