@@ -68,4 +68,5 @@ def run(args: argparse.Namespace) -> int:
     )
     path = args.json or Path("bench-results") / time.strftime("bench-%Y%m%d-%H%M%S.json")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     return run_session(options, path)
