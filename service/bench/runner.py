@@ -38,6 +38,7 @@ class BenchOptions:
     noise_threshold_pct: float = 10.0
     profile_dir: Path | None = None
     micro_iterations: int = 2000
+    floor_gc: str = "default"
 
 
 def _git_commit() -> str:
@@ -63,8 +64,9 @@ def _wrapper(options: BenchOptions, label: str) -> list[str] | None:
 def run_target(target: str, body: Body, workdir: Path, options: BenchOptions, label: str) -> TargetRun:
     body_file = workdir / f"{body.name}.json"
     body_file.write_bytes(body.payload)
-    env = {"BACKPAIN_CDS_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}"}
-    wrapper = _wrapper(options, label) if target == "service" else None
+    env = {"BACKPAIN_CDS_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+           "BACKPAIN_CDS_BENCH_FLOOR_GC": options.floor_gc}
+    wrapper = _wrapper(options, label)
     with (workdir / f"{label}.log").open("wb") as log, \
             running(TARGETS[target], cpu=SERVER_CPU, env=env, log=log, wrapper=wrapper) as server:
         return measure_target(target, server, body_file, write_script(workdir), connections=options.connections,

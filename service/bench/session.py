@@ -10,6 +10,7 @@ from rich.console import Console
 from service.bench.bodies import large_body, typical_body
 from service.bench.checks import annotate
 from service.bench.micro import run_micro
+from service.bench.profiling import summary
 from service.bench.report import print_tables, write
 from service.bench.runner import BenchOptions, run_benchmark
 from service.knowledge import load_knowledge
@@ -37,4 +38,8 @@ def run_session(options: BenchOptions, path: Path) -> int:
     print_tables(results, Console())
     written = write(results, path)
     console.print(f"results: {written} and {written.with_suffix('.md')}")
+    if options.profile_dir is not None:
+        text = summary(options.profile_dir)
+        (options.profile_dir / "summary.txt").write_text(text + "\n")
+        console.print(f"profiles: {options.profile_dir}/*.prof, summary in {options.profile_dir / 'summary.txt'}")
     return 0

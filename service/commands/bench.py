@@ -43,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--noise-threshold", type=float, default=10.0,
                         help="mark a level noisy when others use more than this %% of a pinned CPU")
     parser.add_argument("--micro-iterations", type=int, help="iterations per micro-benchmark step (default 2000)")
+    parser.add_argument("--floor-gc", choices=("default", "tuned"), default="default",
+                        help="the floor's GC: Python's default (the issue's floor) or the service's tune_gc")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="run the service under cProfile, stats to DIR")
     parser.set_defaults(func=run)
 
@@ -65,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         noise_threshold_pct=args.noise_threshold,
         profile_dir=args.profile,
         micro_iterations=args.micro_iterations or (50 if tiny else 2000),
+        floor_gc=args.floor_gc,
     )
     path = args.json or Path("bench-results") / time.strftime("bench-%Y%m%d-%H%M%S.json")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
