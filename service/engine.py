@@ -1,28 +1,45 @@
-"""Runs the clinical rules over a patient's record and returns at most one card.
+"""Runs the clinical rules over a patient's record and returns at most one card (the highest tier).
 
-PLACEHOLDER until the clinical engine lands (issue 3): returns no card.
+Decision table: :func:`service.assessment.decide`; card text: :mod:`service.render`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from service.assessment import assess, decide
 from service.cdshooks.models import Card
+from service.facts import build_facts
 from service.knowledge import Knowledge
 from service.record import PatientRecord
+from service.render import render_card
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The outcome of one invocation: the cards to return and what the log line needs."""
+    """The outcome of one invocation: the cards to return and what the log line needs.
+
+    ``flags`` (F1-F10 found) is an addition for tests and logs; it holds no patient data.
+    """
 
     cards: list[Card] = field(default_factory=list)
     tier: str | None = None
     skipped_resources: int = 0
+    flags: frozenset[str] = frozenset()
 
 
 def evaluate(record: PatientRecord, knowledge: Knowledge, now: datetime, hook_instance: str) -> Evaluation:
-    """Evaluate every rule for ``record`` at time ``now``; pure apart from its arguments."""
-    del record, knowledge, now, hook_instance
-    return Evaluation()
+    """Evaluate every rule for ``record`` at time ``now``; pure apart from its arguments and logging."""
+    types = {key: spec.resource_type for key, spec in knowledge.service.prefetch.items()}
+    facts = build_facts(record, types, now)
+    assessment = assess(facts, knowledge, now)
+    tier = decide(assessment, knowledge.config.tiers)
+    keyword_hits = sum(ev.by_keyword for f in assessment.findings.values() for ev in f.evidence)
+    if keyword_hits:
+        log.info("keyword fallback matched", extra={"count": keyword_hits})
+    cards = [render_card(assessment, tier, knowledge, now, hook_instance)] if tier else []
+    return Evaluation(cards=cards, tier=tier, skipped_resources=facts.skipped, flags=assessment.flags)

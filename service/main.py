@@ -21,6 +21,10 @@ from service.cdshooks.models import FeedbackRequest, HookRequest
 from service.clock import Clock, system_clock
 from service.knowledge import Knowledge, load_knowledge
 from service.logging import configure_logging
+from service.security.jwt import Authenticator
+from service.security.limits import BodyLimitMiddleware
+from service.security.replay import InMemoryReplayCache, ReplayCache
+from service.security.startup import check_production_settings
 from service.settings import Settings, get_settings
 from service.storage.db import create_schema, make_engine
 from service.storage.feedback import FeedbackStore
@@ -53,9 +57,11 @@ def create_app(
     *,
     clock: Clock = system_clock,
     knowledge: Knowledge | None = None,
+    replay_cache: ReplayCache | None = None,
 ) -> FastAPI:
     """Build the ASGI app; arguments exist so tests can pin settings, time and knowledge."""
     settings = settings or get_settings()
+    check_production_settings(settings)
     configure_logging(settings.log_level, settings.log_json)
     knowledge = knowledge or load_knowledge(settings.knowledge_dir)
     engine = make_engine(settings.database_url)
@@ -64,7 +70,8 @@ def create_app(
         settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds
     )
     http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-    state = AppState(settings, knowledge, clock, FeedbackStore(engine), http)
+    authenticator = Authenticator(settings, replay_cache or InMemoryReplayCache(), http)
+    state = AppState(settings, knowledge, clock, FeedbackStore(engine), http, authenticator)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +88,7 @@ def create_app(
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     app.add_middleware(ErrorShieldMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     origins = settings.cors_origins if settings.is_production else ["*"]
     app.add_middleware(

@@ -209,3 +209,22 @@ def test_G3_412_body_is_operation_outcome_naming_what_is_missing(client) -> None
 
 def test_G4_wrong_method_is_405_operation_outcome(client) -> None:
     assert_outcome(client.get(SERVICE_URL), 405)
+
+
+def test_A6_deeply_nested_envelope_is_400_not_500(client) -> None:
+    nested: dict = {}
+    node = nested
+    for _ in range(100):
+        node["x"] = {}
+        node = node["x"]
+    response = client.post(SERVICE_URL, json=hook_request(extension={"org.example.deep": nested}))
+    assert_outcome(response, 400)
+
+
+def test_A6_extremely_deep_prefetch_is_400_not_500(client) -> None:
+    body = hook_request()
+    raw = (b'{"hook":"patient-view","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"p"},'
+           b'"prefetch":{"conditions":' + b"[" * 2000 + b"]" * 2000 + b"}}")
+    del body
+    response = client.post(SERVICE_URL, content=raw, headers={"content-type": "application/json"})
+    assert_outcome(response, 400)

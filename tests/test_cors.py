@@ -42,7 +42,13 @@ def test_L3_success_and_error_responses_carry_cors_headers(tmp_path: Path) -> No
 
 
 def test_L3_production_allows_only_configured_origins(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, profile="production", cors_origins="https://sandbox.cds-hooks.org")
+    settings = settings_for(
+        tmp_path,
+        profile="production",
+        cors_origins="https://sandbox.cds-hooks.org",
+        public_base_url="https://cds.example.org",  # production refuses to start without these (issue 5)
+        trusted_issuers=[{"iss": "https://ehr.example.org", "jwks": {"keys": []}}],
+    )
     with client_for(settings) as client:
         allowed = client.options("/cds-services", headers={**PREFLIGHT, "Origin": "https://sandbox.cds-hooks.org"})
         denied = client.options("/cds-services", headers={**PREFLIGHT, "Origin": "https://evil.example"})

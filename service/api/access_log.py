@@ -39,6 +39,7 @@ class AccessLogMiddleware:
                 path=scope.get("path"),
                 status=status,
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                service=state.get("service_id"),
                 hook_instance=state.get("hook_instance"),
                 tier=state.get("tier"),
                 cards=state.get("cards"),

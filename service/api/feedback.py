@@ -21,7 +21,8 @@ router = APIRouter()
 )
 async def feedback(service_id: str, request: Request, state: State) -> Response:
     check_service(state, service_id)
-    body = parse_body(await request.body(), FeedbackRequest)
+    request.state.service_id = service_id
+    body = parse_body(await request.body(), FeedbackRequest, state.settings.max_json_depth)
     request.state.hook_instance = body.hook_instance
     await run_in_threadpool(state.feedback.add, service_id, body.feedback, body.hook_instance)
     # 200 with no body (decision J7): an empty JSON object would break A2.

@@ -29,7 +29,8 @@ def check_service(state: AppState, service_id: str) -> None:
 )
 async def invoke(service_id: str, request: Request, state: State) -> JSONResponse:
     check_service(state, service_id)
-    hook_request = parse_body(await request.body(), HookRequest)
+    request.state.service_id = service_id
+    hook_request = parse_body(await request.body(), HookRequest, state.settings.max_json_depth)
     spec = state.knowledge.service
     request.state.hook_instance = hook_request.hook_instance
     if hook_request.hook != spec.hook:

@@ -8,18 +8,25 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from service.errors import InvalidRequest
+from service.security.limits import check_json_depth
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_body(body: bytes, model: type[M]) -> M:
-    """``model`` validated from ``body``; error messages name fields, never echo values."""
+def parse_body(body: bytes, model: type[M], max_depth: int = 64) -> M:
+    """``model`` validated from ``body``; error messages name fields, never echo values.
+
+    ``max_depth`` bounds the envelope. Prefetch contents are not walked here: that would cost more
+    than parsing them (~35 ms for a 1.5 MB bundle); orjson refuses nesting beyond 1,024 levels and
+    the light FHIR models read fixed paths only, so deep prefetch content cannot exhaust the stack.
+    """
     try:
         raw = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest("request body is not valid JSON") from exc
     if not isinstance(raw, dict):
         raise InvalidRequest("request body must be a JSON object")
+    check_json_depth({key: value for key, value in raw.items() if key != "prefetch"}, max_depth)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
+from pydantic import BaseModel, ValidationError
 
 from service.errors import KnowledgeError
+from service.knowledge.config import Role, RulesConfig
 from service.knowledge.service_spec import ServiceSpec
+from service.knowledge.templates import CardTexts, OrderCatalog, check_cards, check_orders
+from service.knowledge.valuesets import CompiledValueSet, load_valuesets
 
 
 def read_json(path: Path) -> Any:
@@ -26,17 +31,30 @@ def read_json(path: Path) -> Any:
         raise KnowledgeError(f"knowledge file {path} is not valid JSON: {exc}") from exc
 
 
+@cache
+def _validator(schema_path: Path) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(read_json(schema_path))
+
+
 def validated(path: Path, schema_path: Path) -> Any:
     """The JSON content of ``path``, after validation against ``schema_path``."""
     data = read_json(path)
-    schema = read_json(schema_path)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(_validator(schema_path).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(root)"
         raise KnowledgeError(f"knowledge file {path} fails {schema_path.name} at {where}: {first.message}")
     return data
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def typed(model: type[M], data: Any, path: Path) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise KnowledgeError(f"knowledge file {path} is inconsistent: {exc.errors()[0]['msg']}") from exc
 
 
 @dataclass(frozen=True)
@@ -45,10 +63,67 @@ class Knowledge:
 
     root: Path
     service: ServiceSpec
+    config: RulesConfig
+    cards: CardTexts
+    orders: OrderCatalog
+    value_sets: dict[str, CompiledValueSet]
+    by_role: dict[Role, CompiledValueSet]
+
+    def vs(self, role: Role) -> CompiledValueSet:
+        return self.by_role[role]
 
 
-def load_knowledge(root: Path) -> Knowledge:
-    """Load and validate the whole ``cards/`` directory (raises :class:`KnowledgeError`)."""
+def resolve_roles(
+    config: RulesConfig, value_sets: dict[str, CompiledValueSet], where: Path
+) -> dict[Role, CompiledValueSet]:
+    out: dict[Role, CompiledValueSet] = {}
+    for role in Role:
+        url = config.value_sets.get(role.value)
+        if url is None:
+            raise KnowledgeError(f"{where}: valueSets has no binding for {role.value!r}")
+        if url not in value_sets:
+            raise KnowledgeError(
+                f"{where}: valueSets.{role.value} = {url} does not resolve to a cards/valuesets file"
+            )
+        out[role] = value_sets[url]
+    return out
+
+
+def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -> Knowledge:
+    """Load and validate the whole ``cards/`` directory (raises :class:`KnowledgeError`).
+
+    ``config_overrides`` (top-level keys of ``config.json``, e.g. a site switching C5 on) are merged
+    before validation, so an override is checked by the same schema.
+    """
     schemas = root / "schemas"
-    service = ServiceSpec.model_validate(validated(root / "service.json", schemas / "service.schema.json"))
-    return Knowledge(root=root, service=service)
+    service = typed(ServiceSpec, validated(root / "service.json", schemas / "service.schema.json"), root)
+    raw_config = validated(root / "config.json", schemas / "config.schema.json")
+    if config_overrides:
+        raw_config = {**raw_config, **config_overrides}
+        errors = list(_validator(schemas / "config.schema.json").iter_errors(raw_config))
+        if errors:
+            raise KnowledgeError(f"config overrides fail config.schema.json: {errors[0].message}")
+    config = typed(RulesConfig, raw_config, root / "config.json")
+    cards = typed(
+        CardTexts, validated(root / "cards.json", schemas / "cards.schema.json"), root / "cards.json"
+    )
+    check_cards(cards, str(root / "cards.json"))
+    orders = typed(
+        OrderCatalog, validated(root / "orders.json", schemas / "orders.schema.json"), root / "orders.json"
+    )
+    check_orders(
+        orders,
+        {"c1Referral": config.c1_referral, "c3Referral": config.c3_referral},
+        str(root / "orders.json"),
+    )
+    value_sets = load_valuesets(root / "valuesets", lambda p: validated(p, schemas / "valueset.schema.json"))
+    by_role = resolve_roles(config, value_sets, root / "config.json")
+    return Knowledge(
+        root=root,
+        service=service,
+        config=config,
+        cards=cards,
+        orders=orders,
+        value_sets=value_sets,
+        by_role=by_role,
+    )

@@ -1,0 +1,111 @@
+"""Per-resource converters from light FHIR models to :class:`~service.facts.Fact` (CLINICAL_RULES.md §2.1).
+
+The clinical date of each resource type (Readings 7), Condition activity (§2.1.2) and the body-weight units
+(UCUM kg, g, [lb_av]) are decided here, once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from service.facts_model import Fact
+from service.fhir import models as m
+from service.fhir.dates import When, add_years
+from service.knowledge.valuesets import Key, normalise
+
+ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+NOT_VERIFIED = frozenset({"refuted", "entered-in-error"})
+_KG = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237}
+
+
+def codes_of(*concepts: m.CodeableConcept | None) -> tuple[tuple[Key, ...], tuple[str, ...]]:
+    keys: list[Key] = []
+    displays: list[str] = []
+    for concept in concepts:
+        for coding in concept.coding if concept else ():
+            key = normalise(coding.system, coding.code)
+            if key is not None:
+                keys.append(key)
+                displays.append(coding.display or "")
+    return tuple(keys), tuple(displays)
+
+
+def status_code(concept: m.CodeableConcept | None) -> str | None:
+    return next((c.code for c in concept.coding if c.code), None) if concept else None
+
+
+def first_start(*values: When | m.Period | None) -> When | None:
+    for value in values:
+        when = value.start if isinstance(value, m.Period) else value
+        if when is not None:
+            return when
+    return None
+
+
+def condition_fact(c: m.Condition, born: date | None, now: datetime) -> Fact:
+    codes, displays = codes_of(c.code)
+    onset_age = None
+    if c.onsetAge is not None and c.onsetAge.value is not None and born is not None:
+        onset_age = When(
+            datetime.combine(add_years(born, c.onsetAge.value), datetime.min.time(), now.tzinfo), False
+        )
+    clinical, verification = status_code(c.clinicalStatus), status_code(c.verificationStatus)
+    abated = first_start(c.abatementDateTime, c.abatementPeriod)
+    active = (
+        (clinical is None or clinical in ACTIVE_CLINICAL)
+        and verification not in NOT_VERIFIED
+        and c.abatementString is None
+        and (abated is None or abated.at > now)
+    )
+    return Fact(
+        ref=f"Condition/{c.id}",
+        codes=codes,
+        displays=displays,
+        text=c.code.text if c.code else None,
+        date=first_start(c.onsetDateTime, c.onsetPeriod, onset_age, c.recordedDate),
+        status=clinical,
+        active=active,
+        verification=verification,
+        notes=tuple(n.text for n in c.note if n.text),
+    )
+
+
+def weight_kg(q: m.Quantity | None) -> float | None:
+    if q is None or q.value is None:
+        return None
+    factor = _KG.get(q.code or "") or _KG.get(q.unit or "")
+    return q.value * factor if factor else None
+
+
+def observation_fact(o: m.Observation) -> Fact:
+    codes, displays = codes_of(o.code)
+    value_codes, _ = codes_of(o.valueCodeableConcept)
+    return Fact(
+        ref=f"Observation/{o.id}",
+        codes=codes,
+        displays=displays,
+        text=o.code.text if o.code else None,
+        date=first_start(o.effectiveDateTime, o.effectiveInstant, o.effectivePeriod, o.issued),
+        status=o.status,
+        notes=tuple(n.text for n in o.note if n.text),
+        value_codes=value_codes,
+        value_string=o.valueString,
+        weight_kg=weight_kg(o.valueQuantity),
+        components=tuple((codes_of(c.code)[0], codes_of(c.valueCodeableConcept)[0]) for c in o.component),
+    )
+
+
+def event_fact(
+    kind: str, r: m.Resource, concepts: tuple[m.CodeableConcept | None, ...], when: When | None
+) -> Fact:
+    codes, displays = codes_of(*concepts)
+    text = next((c.text for c in concepts if c is not None and c.text), None)
+    return Fact(
+        ref=f"{kind}/{r.id}",
+        codes=codes,
+        displays=displays,
+        text=text,
+        date=when,
+        status=r.status,
+        active=r.status == "active",
+    )

@@ -1,0 +1,73 @@
+"""FHIR date and dateTime values as UTC instants (Readings 7: date-only values are UTC midnight).
+
+A :class:`When` remembers whether the source had a time of day, because "within 24 hours" means
+"today or yesterday" for a date-only value (Readings 19).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+@dataclass(frozen=True, order=True)
+class When:
+    """A point in time in UTC; ``has_time`` is False for FHIR ``date`` values (YYYY, YYYY-MM, YYYY-MM-DD)."""
+
+    at: datetime
+    has_time: bool = True
+
+    @property
+    def day(self) -> date:
+        return self.at.date()
+
+    def iso_day(self) -> str:
+        return self.day.isoformat()
+
+
+def parse_when(value: object) -> When | None:
+    """Parse a FHIR date/dateTime/instant; partial dates take the first day. ValueError if malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("date must be a string")
+    text = value.strip()
+    match = _DATE.match(text)
+    if match:
+        year, month, day = match.groups()
+        return When(datetime(int(year), int(month or 1), int(day or 1), tzinfo=UTC), has_time=False)
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return When(parsed.astimezone(UTC), has_time=True)
+
+
+def days_between(earlier: When | date, later: datetime) -> int:
+    """Whole days from ``earlier`` to ``later`` counted on UTC calendar days (Readings 7)."""
+    start = earlier.day if isinstance(earlier, When) else earlier
+    return (later.astimezone(UTC).date() - start).days
+
+
+def within_hours(when: When, now: datetime, hours: int) -> bool:
+    """Instants compare exactly; a date-only value counts when it is today or yesterday (Readings 19)."""
+    if when.has_time:
+        return timedelta(0) <= now - when.at <= timedelta(hours=hours)
+    return 0 <= days_between(when, now) <= max(1, hours // 24)
+
+
+def add_years(born: date, years: float) -> date:
+    """``born`` plus a whole or fractional number of years (for Condition.onsetAge)."""
+    whole = int(years)
+    try:
+        shifted = born.replace(year=born.year + whole)
+    except ValueError:  # 29 February
+        shifted = born.replace(year=born.year + whole, day=28)
+    return shifted + timedelta(days=round((years - whole) * 365.25))
+
+
+def age_in_years(born: date, now: datetime) -> int:
+    today = now.astimezone(UTC).date()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

@@ -1,0 +1,127 @@
+"""Typed view of ``cards/config.json``: thresholds, windows and switches (CLINICAL_RULES.md Decisions 2-5)."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class Role(StrEnum):
+    """Every value set the rules read; ``config.json`` binds each role to a ValueSet URL."""
+
+    BACK_PAIN = "backPain"
+    BACK_PAIN_CHRONIC = "backPainChronic"
+    BACK_PAIN_PREGNANCY = "backPainPregnancy"
+    REGION_LUMBAR = "regionLumbar"
+    REGION_THORACIC = "regionThoracic"
+    CANCER = "cancer"
+    CANCER_HISTORY = "cancerHistory"
+    CANCER_PAIN = "cancerPain"
+    NEURO_DEFICIT = "neuroDeficit"
+    NEURO_LOW_SPECIFICITY = "neuroLowSpecificity"
+    RADICULAR_PAIN = "radicularPain"
+    BODY_WEIGHT = "bodyWeight"
+    WEIGHT_LOSS_CODED = "weightLossCoded"
+    WEIGHT_LOSS_UNEXPLAINED = "weightLossUnexplained"
+    WEIGHT_LOSS_EXPLAINED = "weightLossExplained"
+    WEIGHT_LOSS_MEDICATION = "weightLossMedication"
+    PHYSICAL_THERAPY = "physicalTherapy"
+    OPIOID = "opioid"
+    NSAID = "nsaid"
+    PARACETAMOL = "paracetamol"
+    NEUROPATHIC = "neuropathic"
+    MUSCLE_RELAXANT = "muscleRelaxant"
+    SPINE_MRI = "spineMri"
+    SYMPTOM_OBSERVATION = "symptomObservation"
+    PAIN_FINDING = "painFinding"
+    EXACERBATING_FACTOR = "exacerbatingFactor"
+    RESTING_STATE = "restingState"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+
+class TreatmentFailure(_Model):
+    min_days: int
+    max_days: int
+    onset_allowance_days: int
+
+
+class MedicationResistance(_Model):
+    escalation_days: int
+    onset_allowance_days: int
+
+
+class WeightLoss(_Model):
+    percent: float
+    kilogram_rule: bool
+    kilograms: float
+    latest_within_days: int
+    baseline_window_days: int
+    baseline_min_gap_days: int
+    coded_within_days: int
+    exclusion_window_days: int
+
+
+class RecentMri(_Model):
+    within_days: int
+    critical_within_hours: int
+
+
+class NightPain(_Model):
+    free_text: bool
+    pattern: str
+
+
+class CancerKeywords(_Model):
+    enabled: bool
+    include: str
+    exclude: str
+
+
+class RulesConfig(_Model):
+    tiers: dict[str, bool]
+    minimum_age_years: int
+    age_modifier_years: int
+    persistence_days: int
+    episode_cap_days: int
+    neurological_recency_days: int
+    treatment_failure: TreatmentFailure
+    medication_resistance: MedicationResistance
+    weight_loss: WeightLoss
+    recent_mri: RecentMri
+    night_pain: NightPain
+    cancer_keywords: CancerKeywords
+    analgesic_keywords: dict[str, str]
+    c1_referral: str
+    c3_referral: str
+    value_sets: dict[str, str]
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="ignore",
+        ignored_types=(cached_property,),
+    )
+
+    @cached_property
+    def night_regex(self) -> re.Pattern[str]:
+        return re.compile(self.night_pain.pattern, re.IGNORECASE)
+
+    @cached_property
+    def cancer_include(self) -> re.Pattern[str]:
+        return re.compile(self.cancer_keywords.include, re.IGNORECASE)
+
+    @cached_property
+    def cancer_exclude(self) -> re.Pattern[str]:
+        return re.compile(self.cancer_keywords.exclude, re.IGNORECASE)
+
+    @cached_property
+    def analgesic_regex(self) -> dict[str, re.Pattern[str]]:
+        return {name: re.compile(rx, re.IGNORECASE) for name, rx in self.analgesic_keywords.items()}

@@ -1,0 +1,94 @@
+"""Draft ServiceRequest proposals for a tier (CLINICAL_RULES.md §2.3, Readings 15, 16, 21).
+
+Every proposal: status draft, intent proposal, the category and priority of its plan, ``subject``,
+``reasonReference`` to the back-pain Conditions plus the cancer/neurological resources that drove the tier,
+and ``occurrencePeriod.end`` at T + the plan's deadline (UTC).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from service.assessment import Assessment
+from service.cdshooks.models import Action, Suggestion
+from service.knowledge import Knowledge
+from service.knowledge.templates import OrderSpec, PlanSpec
+
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://backpain-cds.example.org/cards")
+
+
+def stable_uuid(hook_instance: str, *parts: str) -> str:
+    """Deterministic per hook instance and rule (and order), so feedback can be matched to what was shown."""
+    return str(uuid.uuid5(NAMESPACE, "|".join((hook_instance, *parts))))
+
+
+def _reasons(a: Assessment, tier: str) -> list[dict[str, str]]:
+    refs = [c.ref for c in a.back_pain.conditions]
+    if tier == "C1":
+        refs += [e.ref for e in a.findings["F4"].evidence]
+    if tier in ("C1", "C2"):
+        refs += [c.ref for c in a.cancer.conditions]
+    return [{"reference": ref} for ref in dict.fromkeys(refs)]
+
+
+def _names(a: Assessment, tier: str, plan: PlanSpec, k: Knowledge) -> list[str]:
+    names: list[str] = []
+    suppressed = a.mri.within_critical if tier == "C1" else (a.mri.finding.evidence or None)
+    region = a.back_pain.region if tier == "C3" else "whole"
+    pregnant = a.back_pain.pregnancy is not None
+    if not suppressed:
+        names.append((plan.pregnancy_mri if pregnant else plan.mri)[region])
+        if plan.ct and not pregnant:
+            names.append(plan.ct[region])
+    if plan.site_referral:
+        names.append(k.config.c1_referral if plan.site_referral == "c1Referral" else k.config.c3_referral)
+    names += plan.referrals
+    if a.has("F3"):
+        names += plan.cancer_referrals
+    return list(dict.fromkeys(names))
+
+
+def _resource(
+    a: Assessment, tier: str, order: OrderSpec, priority: str, end: str, k: Knowledge
+) -> dict[str, Any]:
+    category = k.orders.categories[order.category]
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "proposal",
+        "category": [
+            {"coding": [{"system": category.system, "code": category.code, "display": category.display}]}
+        ],
+        "priority": priority,
+        "code": {
+            "coding": [{"system": c.system, "code": c.code, "display": c.display} for c in order.codings],
+            "text": order.label,
+        },
+        "subject": {"reference": a.facts.patient_ref},
+        "occurrencePeriod": {"end": end},
+        "reasonReference": _reasons(a, tier),
+    }
+
+
+def suggestions(
+    a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str
+) -> list[Suggestion]:
+    plan = k.orders.plans.get(tier)
+    if plan is None:
+        return []
+    deadline = (now + timedelta(hours=plan.deadline_hours)).astimezone(UTC)
+    end = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = []
+    for name in _names(a, tier, plan, k):
+        order = k.orders.orders[name]
+        priority = plan.imaging_priority if order.category == "imaging" else plan.referral_priority
+        label = k.cards.suggestion_labels[order.category].format(
+            label=order.label, deadline=deadline.date().isoformat()
+        )
+        action = Action(
+            type="create", description=order.label, resource=_resource(a, tier, order, priority, end, k)
+        )
+        out.append(Suggestion(label=label, uuid=stable_uuid(hook_instance, tier, name), actions=[action]))
+    return out

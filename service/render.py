@@ -1,0 +1,109 @@
+"""Findings -> one CDS Hooks Card: summary, indicator, Markdown detail with the evidence, links, orders.
+
+All wording comes from ``cards/cards.json``; the card uuid is uuid5 over the hook instance and the tier.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.assessment import Assessment
+from service.cdshooks.models import Card, Coding, Link, Source
+from service.knowledge import Knowledge
+from service.orders import stable_uuid, suggestions
+from service.rules.base import Evidence, Finding
+
+FEATURE_ORDER = ("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10")
+_SYSTEMS = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+    "http://loinc.org": "LOINC",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+}
+
+
+def _evidence(ev: Evidence, k: Knowledge) -> str:
+    texts = k.cards.texts
+    what = ev.what
+    if ev.code is not None:
+        what += f" [{_SYSTEMS.get(ev.code[0], ev.code[0])} {ev.code[1]}]"
+    if ev.observed:
+        what += "; " + texts["measured"].format(observed=ev.observed, threshold=ev.threshold or "-")
+    if ev.text_match:
+        what += "; " + texts["fromText"].format(match=ev.text_match)
+    date = ev.date.iso_day() if ev.date else "no date"
+    return texts["evidence"].format(what=what, ref=ev.ref, date=date)
+
+
+def _flag_lines(findings: list[Finding], k: Knowledge) -> list[str]:
+    lines = []
+    for finding in findings:
+        label = k.cards.flag_labels[finding.feature]
+        for ev in finding.evidence:
+            lines.append(k.cards.texts["flagLine"].format(label=label, evidence=_evidence(ev, k)))
+    return lines
+
+
+def _missing_lines(a: Assessment, k: Knowledge) -> list[str]:
+    lines: list[str] = []
+    for feature in FEATURE_ORDER:
+        finding = a.findings[feature]
+        if finding.present and feature != "F10":
+            continue
+        for gap in finding.missing:
+            reason = k.cards.reasons[gap.reason].format(what=gap.what, days=gap.days)
+            lines.append(
+                k.cards.texts["notEvaluatedLine"].format(label=k.cards.flag_labels[feature], reason=reason)
+            )
+    return list(dict.fromkeys(lines))
+
+
+def _notes(a: Assessment, tier: str, k: Knowledge) -> list[str]:
+    texts, notes = k.cards.texts, []
+    if tier == "C2" and a.cancer.new_since_cancer:
+        when = a.cancer.earliest.iso_day() if a.cancer.earliest and not a.cancer.undated else "undated"
+        notes.append(texts["newSinceCancer"].format(date=when))
+    mri = (
+        a.mri.within_critical
+        if tier == "C1"
+        else (a.mri.finding.evidence[0] if a.mri.finding.evidence else None)
+    )
+    if mri is not None and tier in ("C1", "C2", "C3"):
+        notes.append(texts["mriDone"].format(date=mri.date.iso_day() if mri.date else "no date", ref=mri.ref))
+    if a.back_pain.pregnancy is not None and tier in ("C1", "C2", "C3"):
+        notes.append(texts["pregnancy"].format(ref=a.back_pain.pregnancy.ref))
+    return notes
+
+
+def render_card(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str) -> Card:
+    text = k.cards.tiers[tier]
+    cfg = k.config
+    present = [a.findings[f] for f in FEATURE_ORDER if a.findings[f].present and f != "F10"]
+    advice = list(text.advice)
+    if tier == "C1" and a.has("F3") and text.cancer_advice:
+        advice.append(text.cancer_advice)
+    fill = {"neuroDays": cfg.neurological_recency_days, "persistDays": cfg.persistence_days}
+    parts = [text.intro.format(**fill), "", k.cards.texts["flagsHeading"], *_flag_lines(present, k)]
+    notes = _notes(a, tier, k)
+    if notes:
+        parts += ["", *notes]
+    missing = _missing_lines(a, k)
+    if missing:
+        parts += ["", k.cards.texts["notEvaluatedHeading"], *missing]
+    if advice:
+        parts += ["", k.cards.texts["considerHeading"], *(f"- {line.format(**fill)}" for line in advice)]
+    proposals = suggestions(a, tier, k, now, hook_instance)
+    return Card(
+        uuid=stable_uuid(hook_instance, tier),
+        summary=text.summary,
+        detail="\n".join(parts),
+        indicator=text.indicator,
+        source=Source(label=k.cards.source.label, url=k.cards.source.url),
+        suggestions=proposals,
+        selection_behavior="any" if proposals else None,
+        override_reasons=[
+            Coding(system=k.cards.override_reason_system, code=r.code, display=r.display)
+            for r in k.cards.override_reasons
+        ],
+        links=[Link(label=k.cards.links[name].label, url=k.cards.links[name].url) for name in text.links],
+    )

@@ -1,0 +1,43 @@
+"""Analgesic class of a medication (CLINICAL_RULES.md §4.5), shared by F7 and F8.
+
+A combination product with an opioid counts as an opioid (Readings 14). When no RxNorm code is known, the
+ingredient words of the display/text decide (the evidence is marked as a keyword match).
+"""
+
+from __future__ import annotations
+
+from service.facts import Fact
+from service.knowledge import Knowledge
+from service.knowledge.config import Role
+from service.rules.base import Evidence, coded
+
+CLASSES: tuple[tuple[str, Role], ...] = (
+    ("opioid", Role.OPIOID),
+    ("nsaid", Role.NSAID),
+    ("paracetamol", Role.PARACETAMOL),
+    ("neuropathic", Role.NEUROPATHIC),
+    ("muscle-relaxant", Role.MUSCLE_RELAXANT),
+)
+
+LABELS = {
+    "opioid": "an opioid",
+    "nsaid": "an NSAID",
+    "paracetamol": "paracetamol",
+    "neuropathic": "a neuropathic agent",
+    "muscle-relaxant": "a muscle relaxant",
+}
+
+
+def classify(fact: Fact, k: Knowledge) -> tuple[str, Evidence] | None:
+    for name, role in CLASSES:
+        ev = coded(fact, k.vs(role))
+        if ev is not None:
+            return name, ev
+    text = " ".join(filter(None, [fact.text, *fact.displays]))
+    for name, _role in CLASSES:
+        hit = k.config.analgesic_regex[name].search(text) if text else None
+        if hit is not None:
+            return name, Evidence(
+                ref=fact.ref, date=fact.date, what=fact.text or text, text_match=hit.group(0), by_keyword=True
+            )
+    return None

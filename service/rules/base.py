@@ -1,0 +1,73 @@
+"""What every rule returns: a Finding that carries its Evidence, never a bare bool.
+
+Rules are pure: no I/O, no clock, no logging. They get T as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from service.facts import Fact
+from service.fhir.dates import When
+from service.knowledge.valuesets import CompiledValueSet, Key
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The resource that proves a flag, with its date, what matched and the measured value vs threshold."""
+
+    ref: str
+    date: When | None
+    what: str
+    value_set: str | None = None
+    code: Key | None = None
+    observed: str | None = None
+    threshold: str | None = None
+    text_match: str | None = None
+    by_keyword: bool = False
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Why (part of) a feature could not be evaluated; ``reason`` names a template in cards.json."""
+
+    reason: str
+    what: str = ""
+    days: int | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    feature: str
+    present: bool
+    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[Missing, ...] = ()
+
+
+def days_text(days: int) -> str:
+    return f"{days} day{'' if days == 1 else 's'}"
+
+
+def coded(fact: Fact, vs: CompiledValueSet) -> Evidence | None:
+    """Evidence that ``fact`` carries a code of ``vs`` (display from the resource, else the value set)."""
+    key = vs.first_match(fact.codes)
+    if key is None:
+        return None
+    what = fact.display_of(key) or vs.displays.get(key) or fact.text or key[1]
+    return Evidence(ref=fact.ref, date=fact.date, what=what, value_set=vs.id, code=key)
+
+
+def value_coded(fact: Fact, vs: CompiledValueSet) -> Evidence | None:
+    """Evidence that a symptom Observation's value is a code of ``vs``."""
+    key = vs.first_match(fact.value_codes)
+    if key is None:
+        return None
+    return Evidence(
+        ref=fact.ref, date=fact.date, what=vs.displays.get(key, key[1]), value_set=vs.id, code=key
+    )
+
+
+def unavailable(keys: Iterable[str], missing_keys: frozenset[str]) -> tuple[Missing, ...]:
+    """One Missing per prefetch key the EHR did not provide."""
+    return tuple(Missing("key-unavailable", what=key) for key in keys if key in missing_keys)

@@ -1,0 +1,67 @@
+"""F8 Medication-resistant pain (CLINICAL_RULES.md F8, Readings 9, 14, 20; a design proxy, no guideline).
+
+When: the most recent active back-pain onset is within 365 days of T, and among analgesics ordered from that
+onset minus 7 days up to T, either a second analgesic class starts at least 7 days after the first class, or
+the first opioid order starts at least 7 days after the first non-opioid order (a combination product counts
+as an opioid).
+Then: escalating analgesia is a red flag for pain that does not respond to usual treatment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.facts import PatientFacts
+from service.fhir.dates import days_between
+from service.knowledge import Knowledge
+from service.rules.analgesics import LABELS, classify
+from service.rules.back_pain import BackPain
+from service.rules.base import Evidence, Finding, days_text, unavailable
+from service.rules.treatment import episode_gap
+
+KEYS = ["medicationRequests", "medicationStatements"]
+
+
+def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> Finding:
+    if not bp.conditions:
+        return Finding("F8", False)
+    gap = episode_gap(bp, k, now)
+    if gap is not None or bp.latest_onset is None:
+        return Finding("F8", False, missing=(gap,) if gap else ())
+    cfg = k.config.medication_resistance
+    first: dict[str, Evidence] = {}
+    for med in facts.medications:
+        hit = classify(med, k)
+        if hit is None or hit[1].date is None or hit[1].date.at > now:
+            continue
+        if days_between(bp.latest_onset, hit[1].date.at) < -cfg.onset_allowance_days:
+            continue
+        name, ev = hit
+        if name not in first or (ev.date, ev.ref) < (first[name].date, first[name].ref):
+            first[name] = ev
+    ordered = sorted(first.items(), key=lambda item: (item[1].date, item[1].ref))
+    if len(ordered) < 2:
+        return Finding("F8", False, missing=unavailable(KEYS, facts.unavailable))
+    (first_name, first_ev) = ordered[0]
+    assert first_ev.date is not None
+    for name, ev in ordered[1:]:
+        assert ev.date is not None
+        gap_days = days_between(first_ev.date, ev.date.at)
+        if gap_days >= cfg.escalation_days:
+            observed = (
+                f"{LABELS[name]} started {days_text(gap_days)} after {LABELS[first_name]} "
+                f"({first_ev.ref}, {first_ev.date.iso_day()})"
+            )
+            escalation = Evidence(
+                ref=ev.ref,
+                date=ev.date,
+                what=ev.what,
+                value_set=ev.value_set,
+                code=ev.code,
+                observed=observed,
+                threshold=f">= {cfg.escalation_days} days later",
+                text_match=ev.text_match,
+                by_keyword=ev.by_keyword,
+            )
+            return Finding("F8", True, (escalation,), unavailable(KEYS, facts.unavailable))
+    return Finding("F8", False, missing=unavailable(KEYS, facts.unavailable))

@@ -1,0 +1,71 @@
+"""F7 Failure of conservative treatment (CLINICAL_RULES.md F7, Readings 9, 14; ACP/Deyo "1-month trial").
+
+When: the most recent active back-pain onset is within 365 days of T, and a conservative treatment (an
+analgesic order or statement, a physical-therapy procedure or referral, a CarePlan physical-therapy
+activity) started between T-180 and T-28 days and on or after that onset minus 7 days, while the back
+pain is still active at T. The pain-score corroboration is off by default (not implemented).
+Then: failure of conservative treatment is a red flag. Years-old episodes are not assessed (Synthea).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.facts import PatientFacts
+from service.fhir.dates import days_between
+from service.knowledge import Knowledge
+from service.knowledge.config import Role
+from service.rules.analgesics import classify
+from service.rules.back_pain import BackPain
+from service.rules.base import Evidence, Finding, Missing, coded, days_text, unavailable
+
+KEYS = ["medicationRequests", "medicationStatements", "procedures", "serviceRequests", "carePlans"]
+
+
+def episode_gap(bp: BackPain, k: Knowledge, now: datetime) -> Missing | None:
+    """Why F7/F8 cannot be assessed: no dated back pain, or the latest onset is older than the cap."""
+    if bp.latest_onset is None:
+        return Missing("no-onset")
+    if days_between(bp.latest_onset, now) > k.config.episode_cap_days:
+        return Missing("episode-too-old", days=k.config.episode_cap_days)
+    return None
+
+
+def treatment_failure(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> Finding:
+    if not bp.conditions:
+        return Finding("F7", False)
+    gap = episode_gap(bp, k, now)
+    if gap is not None or bp.latest_onset is None:
+        return Finding("F7", False, missing=(gap,) if gap else ())
+    cfg = k.config.treatment_failure
+    pt = k.vs(Role.PHYSICAL_THERAPY)
+    candidates: list[Evidence] = []
+    for med in facts.medications:
+        hit = classify(med, k)
+        candidates.extend([hit[1]] if hit else [])
+    for fact in (*facts.procedures, *facts.care_plans, *facts.service_requests):
+        if fact.ref.startswith("ServiceRequest/") and fact.status not in ("active", "completed"):
+            continue
+        ev = coded(fact, pt)
+        candidates.extend([ev] if ev else [])
+    evidence = []
+    for ev in candidates:
+        if ev.date is None or days_between(bp.latest_onset, ev.date.at) < -cfg.onset_allowance_days:
+            continue
+        days = days_between(ev.date, now)
+        if cfg.min_days <= days <= cfg.max_days:
+            evidence.append(
+                Evidence(
+                    ref=ev.ref,
+                    date=ev.date,
+                    what=ev.what,
+                    value_set=ev.value_set,
+                    code=ev.code,
+                    observed=f"started {days_text(days)} ago, back pain still active",
+                    threshold=f"{cfg.min_days}-{cfg.max_days} days",
+                    text_match=ev.text_match,
+                    by_keyword=ev.by_keyword,
+                )
+            )
+    evidence.sort(key=lambda e: (e.date, e.ref))
+    return Finding("F7", bool(evidence), tuple(evidence[:1]), unavailable(KEYS, facts.unavailable))

@@ -1,0 +1,114 @@
+"""F5 Unexplained weight loss (CLINICAL_RULES.md F5, Readings 12; Harrison's, BMJ Best Practice, AAFP).
+
+When (a): the latest body weight is within 90 days of T, and the maximum weight dated 30-365 days before it
+is at least 5.0 % higher (at least 2 measurements, the latest included; the 4.5 kg rule is off by default);
+or (b): an active Condition or symptom Observation with a weight-loss code is dated within the last 180 days.
+Unless (c): a bariatric operation, weight programme or diet, or weight-loss medication is active or dated in
+the 365 days before the latest weight (for (b) alone: before T). Coded unintentional/unexplained weight loss
+(R63.4, 448765001, 422868009) is trusted even then.
+Then: unexplained weight loss is a red flag (C2 with cancer history, C3 without).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.facts import Fact, PatientFacts
+from service.fhir.dates import When, days_between
+from service.knowledge import Knowledge
+from service.knowledge.config import Role
+from service.rules.base import Evidence, Finding, Missing, coded, unavailable, value_coded
+
+_EXCLUSION_KEYS = ["procedures", "carePlans", "serviceRequests", "medicationRequests", "medicationStatements"]
+
+
+def _explained(facts: PatientFacts, k: Knowledge, anchor: datetime) -> bool:
+    window = k.config.weight_loss.exclusion_window_days
+    sources: list[tuple[Fact, Role]] = [
+        (f, Role.WEIGHT_LOSS_EXPLAINED)
+        for f in (*facts.conditions, *facts.procedures, *facts.care_plans, *facts.service_requests)
+    ]
+    sources += [(f, Role.WEIGHT_LOSS_MEDICATION) for f in facts.medications]
+    for fact, role in sources:
+        if coded(fact, k.vs(role)) is None:
+            continue
+        if fact.ref.startswith(("ServiceRequest/", "CarePlan/")) and fact.status not in (
+            "active",
+            "completed",
+        ):
+            continue
+        recent = fact.date is not None and 0 <= days_between(fact.date, anchor) <= window
+        if recent or (fact.active and not fact.ref.startswith("Procedure/")):
+            return True
+    return False
+
+
+def _series(
+    facts: PatientFacts, k: Knowledge, now: datetime
+) -> tuple[Evidence | None, When | None, Missing | None]:
+    cfg = k.config.weight_loss
+    vs = k.vs(Role.BODY_WEIGHT)
+    weights = sorted(
+        (
+            (f.date, f.weight_kg, f)
+            for f in facts.observations
+            if f.date is not None and f.weight_kg is not None and f.date.at <= now and vs.first_match(f.codes)
+        ),
+        key=lambda t: (t[0], t[2].ref),
+    )
+    if not weights:
+        return None, None, Missing("no-weights")
+    if len(weights) == 1:
+        return None, None, Missing("one-weight")
+    latest_at, latest_kg, latest = weights[-1]
+    if days_between(latest_at, now) > cfg.latest_within_days:
+        return None, None, Missing("no-recent-weight", days=cfg.latest_within_days)
+    baseline = [
+        (kg, when, f)
+        for when, kg, f in weights
+        if cfg.baseline_min_gap_days <= days_between(when, latest_at.at) <= cfg.baseline_window_days
+    ]
+    if not baseline:
+        return None, latest_at, Missing("no-baseline-weight")
+    base_kg, base_at, base = max(baseline, key=lambda t: (t[0], t[1]))
+    loss = (base_kg - latest_kg) / base_kg * 100
+    fires = round(loss, 6) >= cfg.percent or (cfg.kilogram_rule and base_kg - latest_kg >= cfg.kilograms)
+    if not fires:
+        return None, latest_at, None
+    observed = (
+        f"{latest_kg:.1f} kg on {latest_at.iso_day()} vs {base_kg:.1f} kg on {base_at.iso_day()} "
+        f"({base.ref}): {loss:.1f} % loss"
+    )
+    ev = Evidence(
+        ref=latest.ref,
+        date=latest_at,
+        what="body weight series",
+        value_set=vs.id,
+        observed=observed,
+        threshold=f">= {cfg.percent:g} %",
+    )
+    return ev, latest_at, None
+
+
+def _coded(facts: PatientFacts, k: Knowledge, now: datetime) -> list[Evidence]:
+    vs, window = k.vs(Role.WEIGHT_LOSS_CODED), k.config.weight_loss.coded_within_days
+    symptom = k.vs(Role.SYMPTOM_OBSERVATION)
+    found = [coded(f, vs) for f in facts.conditions if f.active]
+    found += [value_coded(f, vs) for f in facts.observations if symptom.first_match(f.codes)]
+    return [
+        e for e in found if e is not None and e.date is not None and 0 <= days_between(e.date, now) <= window
+    ]
+
+
+def weight_loss(facts: PatientFacts, k: Knowledge, now: datetime) -> Finding:
+    series, latest_at, missing = _series(facts, k, now)
+    evidence: list[Evidence] = []
+    if series is not None and latest_at is not None and not _explained(facts, k, latest_at.at):
+        evidence.append(series)
+    trusted = k.vs(Role.WEIGHT_LOSS_UNEXPLAINED)
+    explained_now = _explained(facts, k, now)
+    for ev in _coded(facts, k, now):
+        if not explained_now or (ev.code is not None and trusted.contains(ev.code)):
+            evidence.append(ev)
+    gaps = unavailable(["observations", *_EXCLUSION_KEYS], facts.unavailable)
+    return Finding("F5", bool(evidence), tuple(evidence), ((missing,) if missing else ()) + gaps)

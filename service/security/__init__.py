@@ -1,0 +1,1 @@
+"""Authentication of CDS clients (JWT, section K of CDS_HOOKS.md) and input limits (issue 5)."""

@@ -1,0 +1,129 @@
+"""Input limits applied before any route runs: body size (413), content type (415), JSON depth (400).
+
+The middleware is pure ASGI so it can answer before FastAPI reads a byte, and so the body is counted
+as it streams in (a missing or lying ``Content-Length`` does not get past the limit).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import InvalidRequest, PayloadTooLarge, ServiceError, UnsupportedMediaType
+from service.operation_outcome import operation_outcome
+
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/fhir+json"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def is_json_content_type(value: str | None) -> bool:
+    """``application/json`` or ``application/fhir+json``, with no charset other than UTF-8."""
+    if not value:
+        return False
+    media_type, *params = (part.strip().lower() for part in value.split(";"))
+    if media_type not in JSON_MEDIA_TYPES:
+        return False
+    for param in params:
+        name, _, param_value = param.partition("=")
+        if name.strip() == "charset" and param_value.strip().strip('"') not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Answers 413 for a body over ``max_bytes`` and 415 for a POST that is not JSON."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {name.lower(): value for name, value in scope["headers"]}
+        if scope["method"] in BODY_METHODS and not is_json_content_type(
+            headers.get(b"content-type", b"").decode("latin-1")
+        ):
+            await _reject(send, UnsupportedMediaType("the request body must be application/json"))
+            return
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _reject(send, InvalidRequest("invalid Content-Length"))
+                return
+            if int(declared) > self.max_bytes:
+                await _reject(send, self._too_large())
+                return
+        try:
+            body = await self._read_body(receive)
+        except _TooLarge:
+            await _reject(send, self._too_large())
+            return
+        if body is None:
+            return  # the client went away before sending its body; nobody to answer
+        await self.app(scope, _replay(body, receive), send)
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body exceeds {self.max_bytes} bytes")
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """Read the whole body, stopping as soon as it passes the limit; None on disconnect."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise _TooLarge()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive callable that hands the buffered body over once, then defers to the server."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _reject(send: Send, error: ServiceError) -> None:
+    body = json.dumps(operation_outcome(error.code, error.message)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def check_json_depth(value: Any, max_depth: int) -> None:
+    """Raise InvalidRequest when arrays/objects nest deeper than ``max_depth`` (a scalar has depth 0)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            depth += 1
+            if depth > max_depth:
+                raise InvalidRequest(f"JSON nested deeper than {max_depth} levels")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth) for child in children)

@@ -1,0 +1,36 @@
+"""Every fixture case: the whole response equals its reviewed golden file; tier and flag match case.json.
+
+``pytest tests/test_golden.py --update-golden`` rewrites expected.json; review every diff before committing.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service.fixtures_catalog import Case, list_cases
+from tests.support.engine import run_case
+
+CASES = list_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_response(case: Case, update_golden: bool) -> None:
+    _, response = run_case(case)
+    if update_golden:
+        text = json.dumps(response, indent=2, ensure_ascii=False) + "\n"
+        case.expected_path.write_text(text, encoding="utf-8")
+    assert response == case.expected()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_outcome_matches_manifest(case: Case) -> None:
+    result, _ = run_case(case)
+    assert result.tier == case.tier
+    if case.rule.startswith("C"):
+        assert (result.tier == case.rule) == (case.expect == "in")
+    else:
+        assert (case.rule in result.flags) == (case.expect == "in")
+    assert len(result.cards) == (1 if case.tier else 0)
+    assert result.skipped_resources == 0
