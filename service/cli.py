@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service.commands import migrate, serve
+from service.commands import bench, migrate, serve
 
-COMMANDS = [serve, migrate]
+COMMANDS = [serve, migrate, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
