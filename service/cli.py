@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service.commands import evaluate, load_fixtures, migrate, serve
+from service.commands import bench, evaluate, load_fixtures, migrate, serve
 
-COMMANDS = [serve, migrate, load_fixtures, evaluate]
+COMMANDS = [serve, migrate, bench, load_fixtures, evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,12 +10,13 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from service.date_shift import shift_dates
 from service.knowledge.service_spec import ServiceSpec
 from service.record import PatientRecord
 
@@ -107,6 +108,12 @@ class Case:
 
     def resources(self) -> list[dict[str, Any]]:
         return [entry["resource"] for entry in self.bundle.get("entry", [])]
+
+    def resources_as_of(self, today: date) -> list[dict[str, Any]]:
+        """The resources with every date moved so that the case's frozen "today" falls on ``today``."""
+        days = (today - self.as_of.date()).days
+        shifted: list[dict[str, Any]] = shift_dates(self.resources(), days)
+        return shifted
 
     @property
     def patient_id(self) -> str:

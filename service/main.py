@@ -32,7 +32,7 @@ from service.storage.migrate import upgrade
 from service.storage.replay import DatabaseReplayCache
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Move start-up objects out of the collector's reach and collect less often.
 
     Full collections over the loaded knowledge and framework objects otherwise dominate the p99.
@@ -81,7 +81,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        _tune_gc()
+        tune_gc()
         yield
         await http.aclose()
         engine.dispose()

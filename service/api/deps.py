@@ -40,7 +40,12 @@ def app_state(request: Request) -> AppState:
     return state
 
 
-State = Annotated[AppState, Depends(app_state)]
+async def _app_state_dependency(request: Request) -> AppState:
+    """``app_state`` as an async dependency: FastAPI runs a sync one in a worker thread on every request."""
+    return app_state(request)
+
+
+State = Annotated[AppState, Depends(_app_state_dependency)]
 
 
 async def authenticate(request: Request) -> None:

@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+SERVICE_APP = "service.main:create_app"
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("serve", help="run the CDS Hooks service")
@@ -33,19 +35,23 @@ def prepare_metrics_dir(workers: int) -> None:
         stale.unlink()
 
 
-def run(args: argparse.Namespace) -> int:
+def run_app(app: str, host: str, port: int, workers: int = 1, log_level: str = "warning") -> None:
+    """Serve the factory ``app`` with the service's uvicorn settings (the benchmark's floor uses them too)."""
     import uvicorn
 
-    prepare_metrics_dir(args.workers)
-
+    prepare_metrics_dir(workers)
     uvicorn.run(
-        "service.main:create_app",
+        app,
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
         access_log=False,
         proxy_headers=True,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    run_app(SERVICE_APP, args.host, args.port, args.workers, args.log_level)
     return 0

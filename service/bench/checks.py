@@ -1,0 +1,93 @@
+"""Ratios to the floor and the issue's targets, computed per pass from the raw results.
+
+A ratio is the service's figure over the floor's, measured in the same pass on the same body. Checks
+that need a level that was not measured (e.g. concurrency 8 in a ``--tiny`` run) have ``ok: None``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _level(run: dict[str, Any], connections: int) -> dict[str, Any] | None:
+    return next((lv for lv in run["levels"] if lv["connections"] == connections), None)
+
+
+def _ratio(a: float, b: float) -> float:
+    return round(a / b, 3) if b > 0 else 0.0
+
+
+def ratios(workload: dict[str, Any]) -> dict[str, Any]:
+    """Service over floor, per concurrency level, plus the peak memory ratio."""
+    floor, service = workload["floor"], workload["service"]
+    levels = []
+    for lv in service["levels"]:
+        base = _level(floor, lv["connections"])
+        if base is None:
+            continue
+        levels.append({"connections": lv["connections"],
+                       "cpu_ms_per_request": _ratio(lv["cpu_ms_per_request"], base["cpu_ms_per_request"]),
+                       "requests_per_second": _ratio(lv["requests_per_second"], base["requests_per_second"]),
+                       "p50_ms": _ratio(lv["p50_ms"], base["p50_ms"]), "p99_ms": _ratio(lv["p99_ms"], base["p99_ms"])})
+    return {"levels": levels, "peak_rss_mib": _ratio(service["peak_rss_mib"], floor["peak_rss_mib"])}
+
+
+def _check(name: str, value: float | None, limit: float, *, at_least: bool = False) -> dict[str, Any]:
+    ok = None if value is None else (value >= limit if at_least else value <= limit)
+    return {"check": name, "value": value, "limit": (">= " if at_least else "<= ") + f"{limit:g}", "ok": ok}
+
+
+def _get(run: dict[str, Any], connections: int, key: str) -> float | None:
+    level = _level(run, connections)
+    return None if level is None else float(level[key])
+
+
+def _ratio_at(r: dict[str, Any], connections: int, key: str) -> float | None:
+    return next((float(lv[key]) for lv in r["levels"] if lv["connections"] == connections), None)
+
+
+def _worst_cpu(r: dict[str, Any]) -> float | None:
+    return max((float(lv["cpu_ms_per_request"]) for lv in r["levels"]), default=None)
+
+
+def workload_checks(name: str, workload: dict[str, Any], r: dict[str, Any]) -> list[dict[str, Any]]:
+    service = workload["service"]
+    checks = [_check("CPU ms/request vs floor (worst level)", _worst_cpu(r), 1.5),
+              _check("peak memory vs floor", r["peak_rss_mib"], 2.0)]
+    if name == "typical":
+        checks += [_check("requests/s vs floor at c=8", _ratio_at(r, 8, "requests_per_second"), 0.7, at_least=True),
+                   _check("p99 ms at c=1", _get(service, 1, "p99_ms"), 5.0),
+                   _check("p99 ms at c=8", _get(service, 8, "p99_ms"), 25.0)]
+    if name == "large":
+        checks.append(_check("p99 ms at c=1", _get(service, 1, "p99_ms"), 100.0))
+    return checks
+
+
+def nofetch_checks(nofetch: dict[str, Any], typical: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The service's own time without prefetch (total minus the FHIR server's) against the prefetch path."""
+    if nofetch.get("status") != "measured" or typical is None:
+        return [_check("own time vs prefetch path (p50, c=1)", None, 2.0)]
+    total = _get(nofetch["service"], 1, "p50_ms")
+    prefetch = _get(typical["service"], 1, "p50_ms")
+    own = None if total is None else max(total - nofetch["fhir_query_ms_p50"], 0.0)
+    value = None if own is None or not prefetch else round(own / prefetch, 3)
+    nofetch["own_p50_ms"] = own
+    return [_check("own time vs prefetch path (p50, c=1)", value, 2.0)]
+
+
+def annotate(results: dict[str, Any]) -> dict[str, Any]:
+    """Adds ``ratios`` to each measured workload and ``checks`` to each pass; returns ``results``."""
+    for one_pass in results["passes"]:
+        checks: list[dict[str, Any]] = []
+        workloads = one_pass["workloads"]
+        for name, workload in workloads.items():
+            if name == "no-prefetch":
+                found = nofetch_checks(workload, workloads.get("typical"))
+            else:
+                workload["ratios"] = ratios(workload)
+                found = workload_checks(name, workload, workload["ratios"])
+            checks += [{"workload": name, **c} for c in found]
+        one_pass["checks"] = checks
+        one_pass["noisy"] = any(lv["noisy"] for name, w in workloads.items() if name != "no-prefetch"
+                                for t in ("floor", "service") for lv in w[t]["levels"])
+    return results

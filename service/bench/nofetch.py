@@ -1,0 +1,76 @@
+"""The no-prefetch workload: the service reads the typical patient from a loopback FHIR test server.
+
+The patient's resources are loaded into the Medplum test server (``tests/support/fhir_server.py``), the
+request carries ``fhirServer`` and no prefetch, and the FHIR server's own time is measured apart by
+running the same queries directly, in parallel as the service does. Until the test server and the
+service's FHIR callbacks are both on the branch, the workload reports itself as unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import statistics
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from service.bench.bodies import Body, hook_request
+from service.knowledge.service_spec import ServiceSpec
+
+PAGE_SIZE = 50
+QUERY_ROUNDS = 50
+
+
+def _fhir_support() -> Any:
+    try:
+        return importlib.import_module("tests.support.fhir_server")
+    except ImportError as exc:
+        return f"FHIR test server support is not on this branch ({exc})"
+
+
+async def _one_query(http: httpx.AsyncClient, url: str) -> None:
+    next_url: str | None = url
+    for _ in range(20):
+        if next_url is None:
+            return
+        bundle = (await http.get(next_url, headers={"Accept": "application/fhir+json"})).raise_for_status().json()
+        next_url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+
+
+async def fhir_query_ms(base_url: str, spec: ServiceSpec, patient_id: str, rounds: int) -> list[float]:
+    """Wall time (ms) of all the prefetch queries, sent in parallel, once per round."""
+    urls = [f"{base_url}/{t.query.replace('{{context.patientId}}', patient_id)}" for t in spec.prefetch.values()]
+    timings: list[float] = []
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await asyncio.gather(*(_one_query(http, url) for url in urls))
+            timings.append(1000 * (time.perf_counter() - started))
+    return timings
+
+
+def run(body: Body, spec: ServiceSpec, workdir: Path, options: Any) -> dict[str, Any]:
+    """Measure the service without prefetch; ``{"status": "unavailable", "reason": ...}`` when it cannot."""
+    from service.bench.runner import run_target
+
+    support = _fhir_support()
+    if isinstance(support, str):
+        return {"status": "unavailable", "reason": support}
+    with support.running_fhir_server(page_size=PAGE_SIZE) as fhir:
+        asyncio.run(fhir.load(body.resources))
+        request = hook_request(body.patient_id, None, fhir_server=fhir.base_url)
+        nofetch_body = Body("no-prefetch", body.patient_id, body.source, body.counts, request)
+        rounds = max(5, min(QUERY_ROUNDS, options.micro_iterations // 20))
+        fhir_ms = asyncio.run(fhir_query_ms(fhir.base_url, spec, body.patient_id, rounds))
+        try:
+            service = run_target("service", nofetch_body, workdir, options, "no-prefetch-service")
+        except RuntimeError as exc:
+            return {"status": "unavailable", "reason": f"service cannot read from fhirServer yet: {exc}"}
+    return {"status": "measured", "request_bytes": len(orjson.dumps(request)),
+            "fhir_query_ms_p50": statistics.median(fhir_ms), "fhir_query_rounds": rounds,
+            "service": asdict(service)}

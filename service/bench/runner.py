@@ -1,0 +1,99 @@
+"""Runs the benchmark: for each pass and workload, the floor and then the service, same body, same flags.
+
+Each server is a fresh process (so its peak memory belongs to one workload), pinned to CPU 0; wrk is
+pinned to CPU 1. Every process started here is stopped on the way out, including on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service.bench import nofetch
+from service.bench.bodies import Body, large_body, typical_body
+from service.bench.measure import SERVER_CPU, TargetRun, measure_target
+from service.bench.server import running
+from service.bench.wrk import write_script
+from service.knowledge import load_knowledge
+from service.settings import REPO_ROOT
+
+TARGETS = {"floor": "service.bench.floor:create_app", "service": "service.main:create_app"}
+WORKLOADS = ("typical", "large", "no-prefetch")
+
+
+@dataclass
+class BenchOptions:
+    duration: float = 8.0
+    warmup: float = 3.0
+    connections: list[int] = field(default_factory=lambda: [1, 8, 64])
+    passes: int = 2
+    workloads: list[str] = field(default_factory=lambda: list(WORKLOADS))
+    noise_threshold_pct: float = 10.0
+    profile_dir: Path | None = None
+    micro_iterations: int = 2000
+    floor_gc: str = "default"
+
+
+def _git_commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                          text=True, check=False)
+    return done.stdout.strip() or "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), platform.processor())
+    return {"host": platform.node(), "cpu": cpu_model, "cpus": os.cpu_count() or 1,
+            "python": sys.version.split()[0], "kernel": platform.release(), "commit": _git_commit()}
+
+
+def _wrapper(options: BenchOptions, label: str) -> list[str] | None:
+    if options.profile_dir is None:
+        return None
+    options.profile_dir.mkdir(parents=True, exist_ok=True)
+    return [sys.executable, "-m", "cProfile", "-o", str(options.profile_dir / f"{label}.prof")]
+
+
+def run_target(target: str, body: Body, workdir: Path, options: BenchOptions, label: str) -> TargetRun:
+    body_file = workdir / f"{body.name}.json"
+    body_file.write_bytes(body.payload)
+    env = {"BACKPAIN_CDS_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+           "BACKPAIN_CDS_BENCH_FLOOR_GC": options.floor_gc}
+    wrapper = _wrapper(options, label)
+    with (workdir / f"{label}.log").open("wb") as log, \
+            running(TARGETS[target], cpu=SERVER_CPU, env=env, log=log, wrapper=wrapper) as server:
+        return measure_target(target, server, body_file, write_script(workdir), connections=options.connections,
+                              seconds=options.duration, warmup=options.warmup,
+                              noise_threshold_pct=options.noise_threshold_pct)
+
+
+def run_benchmark(options: BenchOptions, progress: Any = print) -> dict[str, Any]:
+    """Every pass of every workload; returns the raw results (ratios and checks come from ``report``)."""
+    spec = load_knowledge(REPO_ROOT / "cards").service
+    bodies = {"typical": typical_body(spec), "large": large_body(spec)}
+    started = time.time()
+    passes: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="backpain-bench-") as tmp:
+        workdir = Path(tmp)
+        for number in range(1, options.passes + 1):
+            workloads: dict[str, Any] = {}
+            for name in options.workloads:
+                progress(f"pass {number}: {name}")
+                if name == "no-prefetch":
+                    workloads[name] = nofetch.run(bodies["typical"], spec, workdir, options)
+                    continue
+                workloads[name] = {target: asdict(run_target(target, bodies[name], workdir, options,
+                                                             f"{name}-{target}-pass{number}"))
+                                   for target in TARGETS}
+            passes.append({"pass": number, "workloads": workloads})
+    return {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "seconds": round(time.time() - started, 1), "machine": machine_info(),
+            "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
+            "bodies": {name: body.describe() for name, body in bodies.items()}, "passes": passes}

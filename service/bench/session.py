@@ -1,0 +1,45 @@
+"""One benchmark session: load passes, then the micro-benchmark, then the tables and the files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from service.bench.bodies import large_body, typical_body
+from service.bench.checks import annotate
+from service.bench.micro import run_micro
+from service.bench.profiling import summary
+from service.bench.report import print_tables, write
+from service.bench.runner import BenchOptions, run_benchmark
+from service.knowledge import load_knowledge
+from service.settings import REPO_ROOT, Settings
+
+
+def micro(options: BenchOptions) -> dict[str, Any]:
+    knowledge = load_knowledge(REPO_ROOT / "cards")
+    settings = Settings(_env_file=None)
+    bodies = [typical_body(knowledge.service), large_body(knowledge.service)]
+    return run_micro(bodies, knowledge, settings, iterations=options.micro_iterations)
+
+
+def run_session(options: BenchOptions, path: Path) -> int:
+    """Runs everything, prints the tables, writes ``path`` (JSON) and its ``.md``; 130 on Ctrl-C."""
+    console = Console(stderr=True)
+    try:
+        results = run_benchmark(options, progress=lambda text: console.log(text))
+        console.log("micro-benchmark")
+        results["micro"] = micro(options)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted: every server and wrk were stopped[/red]")
+        return 130
+    annotate(results)
+    print_tables(results, Console())
+    written = write(results, path)
+    console.print(f"results: {written} and {written.with_suffix('.md')}")
+    if options.profile_dir is not None:
+        text = summary(options.profile_dir)
+        (options.profile_dir / "summary.txt").write_text(text + "\n")
+        console.print(f"profiles: {options.profile_dir}/*.prof, summary in {options.profile_dir / 'summary.txt'}")
+    return 0
