@@ -1,7 +1,9 @@
 """``backpain-cds load-fixtures``: put the fixture patients on a FHIR server, keeping their ids.
 
 For sandbox testing: afterwards the CDS Hooks sandbox (or ``backpain-cds evaluate --fhir-server``)
-can open any fixture patient by id on that server.
+can open any fixture patient by id on that server. By default every case's dates are moved so that its
+frozen "today" (asOf) is today: a live service at the real clock then shows the documented card.
+``--as-recorded`` keeps the dates as written (pair it with ``evaluate --as-of``).
 """
 
 from __future__ import annotations
@@ -9,18 +11,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from service.clock import system_clock
 from service.errors import FhirAccessError
 from service.fhir.client import FhirServer
 from service.fhir.upload import put_resources
+from service.fixtures_catalog import CASES_DIR, list_cases
 from service.record import Resource
-from service.settings import REPO_ROOT
 
-DEFAULT_CASES = REPO_ROOT / "fixtures" / "cases"
+DEFAULT_CASES = CASES_DIR
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--fhir-server", required=True, help="FHIR base URL, e.g. http://localhost:8103/fhir/R4")
     parser.add_argument("--token", help="bearer token for the FHIR server (never printed)")
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES, help="folder of <case>/bundle.json")
+    parser.add_argument("--as-recorded", action="store_true", help="keep the cases' dates, do not shift to today")
     parser.set_defaults(func=run)
 
 
@@ -39,25 +44,27 @@ def bundle_resources(path: Path) -> list[Resource]:
     return [e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict) and "resource" in e]
 
 
-def fixture_resources(cases: Path) -> list[Resource]:
-    """Every resource of every case, once (cases may share resources such as a practitioner)."""
+def fixture_resources(cases: Path, today: date | None) -> list[Resource]:
+    """Every resource of every case, dates shifted to ``today`` unless it is ``None``."""
     unique: dict[tuple[str, str], Resource] = {}
-    for path in sorted(cases.glob("*/bundle.json")):
-        for resource in bundle_resources(path):
+    for case in list_cases(cases):
+        for resource in case.resources_as_of(today) if today else case.resources():
             unique[(str(resource.get("resourceType")), str(resource.get("id")))] = resource
     return list(unique.values())
 
 
-async def load(fhir_server: str, token: str | None, cases: Path) -> int:
-    resources = fixture_resources(cases)
+async def load(fhir_server: str, token: str | None, cases: Path, today: date | None = None) -> int:
+    """PUT every fixture resource on ``fhir_server``; returns how many were written."""
+    resources = fixture_resources(cases, today)
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
         return await put_resources(http, FhirServer(fhir_server.rstrip("/"), token), resources)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        count = asyncio.run(load(args.fhir_server, args.token, args.cases))
-    except (FhirAccessError, ValueError, OSError) as exc:
+        today = None if args.as_recorded else system_clock().date()
+        count = asyncio.run(load(args.fhir_server, args.token, args.cases, today))
+    except (FhirAccessError, ValueError, OSError, KeyError) as exc:
         print(f"load-fixtures failed: {exc}")
         return 1
     if count == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -26,7 +27,15 @@ def write_case(cases: Path, pid: str) -> Path:
     path = cases / f"case-{pid}" / "bundle.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(bundle))
+    (path.parent / "case.json").write_text(json.dumps({"asOf": "2024-06-01T10:00:00Z"}))
     return path
+
+
+def read_patient(server, pid: str) -> dict:
+    headers = {"Authorization": f"Bearer {server.token}"} if server.token else {}
+    response = httpx.get(f"{server.base_url}/Patient/{pid}", headers=headers)
+    assert response.status_code == 200
+    return response.json()
 
 
 def test_load_fixtures_keeps_ids_and_sends_the_token(fhir_server_with_token, tmp_path, capsys):
@@ -41,6 +50,15 @@ def test_load_fixtures_keeps_ids_and_sends_the_token(fhir_server_with_token, tmp
     assert all(e["authorized"] and e["method"] == "PUT" for e in server.request_log())
     auth = {"Authorization": f"Bearer {TEST_TOKEN}"}
     assert httpx.get(f"{server.base_url}/Condition/cli-1-condition-4", headers=auth).status_code == 200
+    shift = (datetime.now(UTC).date() - date(2024, 6, 1)).days
+    assert read_patient(server, "cli-1")["birthDate"] == (date(1958, 4, 2) + timedelta(days=shift)).isoformat()
+
+
+def test_load_fixtures_as_recorded_keeps_dates(fhir_server, tmp_path):
+    write_case(tmp_path, "cli-3")
+    args = ["load-fixtures", "--fhir-server", fhir_server.base_url, "--cases", str(tmp_path), "--as-recorded"]
+    assert main(args) == 0
+    assert read_patient(fhir_server, "cli-3")["birthDate"] == "1958-04-02"
 
 
 def test_load_fixtures_without_cases_fails(fhir_server, tmp_path, capsys):
@@ -52,7 +70,8 @@ def test_evaluate_from_bundle_equals_evaluate_from_fhir_server(fhir_server, tmp_
     monkeypatch.setenv("COLUMNS", "160")  # a wide terminal, so table cells do not wrap mid-word
     case = next(c for c in list_cases() if c.name == "C1--in--leg-weakness-with-breast-cancer")
     shutil.copytree(case.path, tmp_path / case.name)
-    assert main(["load-fixtures", "--fhir-server", fhir_server.base_url, "--cases", str(tmp_path)]) == 0
+    load = ["load-fixtures", "--fhir-server", fhir_server.base_url, "--cases", str(tmp_path), "--as-recorded"]
+    assert main(load) == 0
     capsys.readouterr()
     as_of = ["--as-of", case.as_of.isoformat()]
     assert main(["evaluate", "--bundle", str(case.path / "bundle.json"), "--json", *as_of]) == 0
@@ -81,3 +100,19 @@ def test_evaluate_says_when_the_patient_does_not_exist(fhir_server, capsys):
     code = main(["evaluate", "--fhir-server", fhir_server.base_url, "--patient", "no-such-patient"])
     assert code == 1
     assert "patient 'no-such-patient' was not found" in capsys.readouterr().out
+
+
+def test_sandbox_story_shifted_fixtures_give_the_documented_card_today(fhir_server_with_token, tmp_path, capsys):
+    """load-fixtures (dates moved to today), then evaluate at the real clock: the golden card, tier and all."""
+    server = fhir_server_with_token
+    case = next(c for c in list_cases() if c.name == "C2--in--new-back-pain-after-breast-cancer")
+    shutil.copytree(case.path, tmp_path / case.name)
+    assert (
+        main(["load-fixtures", "--fhir-server", server.base_url, "--token", TEST_TOKEN, "--cases", str(tmp_path)]) == 0
+    )
+    capsys.readouterr()
+    fetch = ["--fhir-server", server.base_url, "--token", TEST_TOKEN, "--patient", case.patient_id, "--json"]
+    assert main(["evaluate", *fetch]) == 0
+    [card] = json.loads(capsys.readouterr().out)["cards"]
+    [golden] = case.expected()["cards"]
+    assert (card["indicator"], card["summary"]) == (golden["indicator"], golden["summary"])
