@@ -103,7 +103,7 @@ def test_evaluate_says_when_the_patient_does_not_exist(fhir_server, capsys):
 
 
 def test_sandbox_story_shifted_fixtures_give_the_documented_card_today(fhir_server_with_token, tmp_path, capsys):
-    """load-fixtures (dates moved to today), then evaluate at the real clock: the golden card, tier and all."""
+    """load-fixtures (dates moved to today), then evaluate at the real clock: the golden indicator and summary."""
     server = fhir_server_with_token
     case = next(c for c in list_cases() if c.name == "C2--in--new-back-pain-after-breast-cancer")
     shutil.copytree(case.path, tmp_path / case.name)
