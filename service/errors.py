@@ -72,10 +72,17 @@ class RequiredDataUnavailable(ServiceError):
 
 
 class FhirAccessError(ServiceError):
-    """Raised by the FHIR client when a query fails (status, timeout, unparsable body)."""
+    """Raised by the FHIR client when a query fails (status, timeout, unparsable body).
+
+    ``reason`` is a bounded label for metrics: timeout, connect, status, invalid, deadline or other.
+    """
 
     status_code = 502
     code = "transient"
+
+    def __init__(self, message: str, reason: str = "other") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class KnowledgeError(ServiceError):

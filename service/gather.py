@@ -9,10 +9,12 @@ fails stops the invocation with :class:`RequiredDataUnavailable` (HTTP 412).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import structlog
 
+from service import metrics
 from service.cdshooks.models import HookRequest
 from service.cdshooks.prefetch import Prefetched, resolve_prefetch
 from service.errors import FhirAccessError, RequiredDataUnavailable
@@ -48,16 +50,23 @@ def _job(request: HookRequest, item: PrefetchSpec, got: Prefetched, client: Fhir
     return run
 
 
-async def _run_all(jobs: dict[str, Job], deadline: float) -> tuple[dict[str, list[Resource]], dict[str, str]]:
+async def _run_all(
+    jobs: dict[str, Job], deadline: float, types: dict[str, str]
+) -> tuple[dict[str, list[Resource]], dict[str, str]]:
     """Run every job concurrently; whatever has not finished at the deadline is cancelled and failed."""
     results: dict[str, list[Resource]] = {}
     failures: dict[str, str] = {}
+    started = time.perf_counter()
 
     async def one(key: str, job: Job) -> None:
+        begin = time.perf_counter()
         try:
             results[key] = await job()
         except FhirAccessError as exc:
             failures[key] = exc.message
+            metrics.observe_fhir(types[key], time.perf_counter() - begin, exc.reason)
+        else:
+            metrics.observe_fhir(types[key], time.perf_counter() - begin)
 
     tasks = [asyncio.create_task(one(key, job)) for key, job in jobs.items()]
     try:
@@ -66,6 +75,7 @@ async def _run_all(jobs: dict[str, Job], deadline: float) -> tuple[dict[str, lis
     except TimeoutError:
         for key in jobs.keys() - results.keys() - failures.keys():
             failures[key] = f"no answer within the {deadline:g} s deadline"
+            metrics.observe_fhir(types[key], time.perf_counter() - started, "deadline")
     finally:
         for task in tasks:
             task.cancel()
@@ -100,7 +110,8 @@ async def gather(
             failures = dict.fromkeys(pending, exc.message)
         else:
             jobs = {k: _job(request, spec.prefetch[k], got, client, server) for k, got in pending.items()}
-            fetched, failures = await _run_all(jobs, settings.fhir_deadline_seconds)
+            types = {k: spec.prefetch[k].resource_type for k in pending}
+            fetched, failures = await _run_all(jobs, settings.fhir_deadline_seconds, types)
             resources.update(fetched)
     for key, reason in sorted(failures.items()):
         log.warning("fhir.unavailable", hook_instance=request.hook_instance, prefetch_key=key, reason=reason)

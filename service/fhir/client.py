@@ -101,18 +101,18 @@ class FhirClient:
                 if absent_ok and response.status_code in (404, 410):
                     return None
                 if response.status_code != 200:
-                    raise FhirAccessError(f"FHIR server answered HTTP {response.status_code}")
+                    raise FhirAccessError(f"FHIR server answered HTTP {response.status_code}", "status")
                 content = await self._read_capped(response)
         except httpx.TimeoutException as exc:
-            raise FhirAccessError("FHIR server timed out") from exc
+            raise FhirAccessError("FHIR server timed out", "timeout") from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise FhirAccessError(f"FHIR server unreachable ({type(exc).__name__})") from exc
+            raise FhirAccessError(f"FHIR server unreachable ({type(exc).__name__})", "connect") from exc
         try:
             body = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
-            raise FhirAccessError("FHIR server answered something that is not JSON") from exc
+            raise FhirAccessError("FHIR server answered something that is not JSON", "invalid") from exc
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
-            raise FhirAccessError("FHIR server answered JSON that is not a FHIR resource")
+            raise FhirAccessError("FHIR server answered JSON that is not a FHIR resource", "invalid")
         return body
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
