@@ -42,3 +42,4 @@ async def test_fhir_callbacks_are_timed_and_failures_counted(fhir_server, fhir_s
     assert delta("backpain_cds_fhir_request_seconds_count", resource="Condition") == 2
     assert delta("backpain_cds_fhir_request_seconds_sum", resource="Patient") > 0
     assert delta("backpain_cds_fhir_errors_total", reason="status") >= 2
+

