@@ -28,11 +28,12 @@ CODE_ROLES: dict[str, tuple[Role, ...]] = {
     "DiagnosticReport": (_MRI,),
     "ImagingStudy": (_MRI,),
 }
+_BY_CODE = frozenset({"Observation", "Procedure", "ServiceRequest", "DiagnosticReport"})
 _CACHE_LIMIT = 4096
 
 
 def _concepts(resource: Mapping[str, Any], kind: str) -> list[Any] | None:
-    """The CodeableConcepts the fact reader takes codes from; None when a field has an unexpected shape."""
+    """CarePlan and ImagingStudy concepts the fact reader takes codes from; None for an unexpected shape."""
     if kind == "CarePlan":
         category, activity = resource.get("category", []), resource.get("activity", [])
         if not isinstance(category, list) or not isinstance(activity, list):
@@ -44,10 +45,8 @@ def _concepts(resource: Mapping[str, Any], kind: str) -> list[Any] | None:
                 return None
             concepts.append(detail.get("code") if detail else None)
         return concepts
-    if kind == "ImagingStudy":
-        codes = resource.get("procedureCode", [])
-        return codes if isinstance(codes, list) else None
-    return [resource.get("code")]
+    codes = resource.get("procedureCode", [])
+    return codes if isinstance(codes, list) else None
 
 
 class Relevance:
@@ -59,34 +58,35 @@ class Relevance:
         }
         self._verdicts: dict[tuple[str, str, str], bool] = {}
 
-    def _read(self, kind: str, system: str, code: str) -> bool:
-        verdict = self._verdicts.get((kind, system, code))
-        if verdict is None:
-            key = normalise(system, code)
-            verdict = key is not None and any(vs.contains(key) for vs in self._sets[kind])
-            if len(self._verdicts) < _CACHE_LIMIT:
-                self._verdicts[(kind, system, code)] = verdict
+    def _decide(self, kind: str, system: str, code: str) -> bool:
+        key = normalise(system, code)
+        verdict = key is not None and any(vs.contains(key) for vs in self._sets[kind])
+        if len(self._verdicts) < _CACHE_LIMIT:
+            self._verdicts[(kind, system, code)] = verdict
         return verdict
 
     def keep(self, resource: Mapping[str, Any]) -> bool:
         kind = resource.get("resourceType")
-        if not isinstance(kind, str) or kind not in self._sets:
+        if type(kind) is not str or kind not in self._sets:
             return True
-        concepts = _concepts(resource, kind)
+        concepts = (resource.get("code"),) if kind in _BY_CODE else _concepts(resource, kind)
         if concepts is None:
             return True
+        verdicts = self._verdicts
         for concept in concepts:
             if concept is None:
                 continue
-            coding = concept.get("coding", []) if isinstance(concept, dict) else None
-            if not isinstance(coding, list):
+            coding = concept.get("coding", ()) if type(concept) is dict else None
+            if type(coding) is not list and coding != ():
                 return True
             for c in coding:
-                if not isinstance(c, dict):
+                if type(c) is not dict:
                     return True
                 system, code = c.get("system"), c.get("code")
-                if not isinstance(system, str | None) or not isinstance(code, str | None):
+                if (system is not None and type(system) is not str) or (code is not None and type(code) is not str):
                     return True
-                if system and code and self._read(kind, system, code):
-                    return True
+                if system and code:
+                    verdict = verdicts.get((kind, system, code))
+                    if verdict or (verdict is None and self._decide(kind, system, code)):
+                        return True
         return False
