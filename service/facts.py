@@ -6,8 +6,9 @@ resource (Readings 7), Condition activity (§2.1.2) and (system, code) normalisa
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from service.fact_readers import condition_fact, event_fact, first_start, observation_fact, status_code
 from service.facts_model import Fact, PatientFacts
@@ -21,14 +22,21 @@ MED_REQUEST_OK = frozenset({"active", "completed", "stopped", "on-hold"})
 MED_STATEMENT_OK = frozenset({"active", "completed", "intended", "stopped"})
 PROCEDURE_OK = frozenset({"completed", "in-progress"})
 R = TypeVar("R", bound=m.Resource)
+Keep = Callable[[Mapping[str, Any]], bool]
 
 
-def build_facts(record: PatientRecord, types: dict[str, str], now: datetime) -> PatientFacts:
-    """Read every prefetch key once. ``types`` maps prefetch key -> resourceType (from cards/service.json)."""
+def build_facts(
+    record: PatientRecord, types: dict[str, str], now: datetime, keep: Keep | None = None
+) -> PatientFacts:
+    """Read every prefetch key once. ``types`` maps prefetch key -> resourceType (from cards/service.json).
+
+    ``keep`` (``Relevance.keep``) drops resources no rule reads before they are validated.
+    """
     skipped = 0
     parsed: dict[str, list[m.Resource]] = {}
     for key, resource_type in types.items():
-        items, bad = m.read_resources(record.of(key), m.MODELS[resource_type])
+        raw = record.of(key)
+        items, bad = m.read_resources(raw if keep is None else [r for r in raw if keep(r)], m.MODELS[resource_type])
         parsed[resource_type] = parsed.get(resource_type, []) + list(items)
         skipped += bad
     patients = [p for p in parsed.get("Patient", []) if isinstance(p, m.Patient)]

@@ -1,4 +1,4 @@
-"""Deterministic request bodies: a typical prefetch and a large one, built from the Synthea patients.
+"""Deterministic request bodies: a typical prefetch (a fixture case plus Synthea history) and a large one.
 
 Prefetch Bundles look like a FHIR server's search results: ``urn:uuid:`` references of the Synthea
 transaction Bundles are rewritten to ``Type/id``, every template key of ``cards/service.json`` is present.
@@ -6,22 +6,23 @@ transaction Bundles are rewritten to ``Type/id``, every template key of ``cards/
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from service.bench.prefetch import group_by_key, trim_round_robin
+from service.fixtures_catalog import list_cases, shared_dir
 from service.knowledge.service_spec import ServiceSpec
-from service.settings import REPO_ROOT
 
 HOOK_INSTANCE = "6f1c2b8e-8d4a-4c53-9a53-0be4c4000001"
 TYPICAL_RESOURCES = 80
 LARGE_RESOURCES = 1000
 TYPICAL_PATIENT = "Ali_Herman"
+TYPICAL_CASE = "C1--in--leg-weakness-with-breast-cancer"
 Resource = dict[str, Any]
 
 
@@ -43,11 +44,6 @@ class Body:
     def describe(self) -> dict[str, Any]:
         return {"patient_id": self.patient_id, "source": self.source, "bytes": len(self.payload),
                 "resources": sum(self.counts.values()), "counts": self.counts}
-
-
-def shared_dir() -> Path:
-    """``BACKPAIN_CDS_SHARED_DIR`` or ``<repo root>/../shared``."""
-    return Path(os.environ.get("BACKPAIN_CDS_SHARED_DIR") or REPO_ROOT.parent / "shared")
 
 
 def synthea_files() -> list[Path]:
@@ -107,13 +103,35 @@ def build_body(name: str, path: Path, spec: ServiceSpec, *, code_filter: bool, l
     return Body(name, patient["id"], source, counts, hook_request(patient["id"], prefetch), resources)
 
 
-def typical_body(spec: ServiceSpec) -> Body:
-    """A typical prefetch: one Synthea patient trimmed to about 80 resources.
-
-    Switch point for the fixture cases (``service.fixtures_catalog``) once they are on main.
-    """
+def _history(patient_id: str, spec: ServiceSpec, limit: int) -> dict[str, list[Resource]]:
+    """Synthea background for ``patient_id``: template-filtered, re-pointed, the newest ``limit`` kept."""
     path = next(p for p in synthea_files() if p.name.startswith(TYPICAL_PATIENT))
-    return build_body("typical", path, spec, code_filter=True, limit=TYPICAL_RESOURCES)
+    resources = load_resources(path)
+    synthea_patient = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    moved = _rewrite(resources, {f"Patient/{synthea_patient}": f"Patient/{patient_id}"})
+    groups = group_by_key(moved, spec, code_filter=True)
+    groups.pop("patient")
+    return trim_round_robin(groups, limit)
+
+
+def typical_body(spec: ServiceSpec, today: date | None = None) -> Body:
+    """A typical prefetch: fixture case TYPICAL_CASE (a C1 card) at ``today`` plus Synthea background history.
+
+    The case's dates are shifted so that its frozen "today" is ``today`` (default: UTC today, the clock the
+    benchmarked service runs at); the Synthea patient's history is re-pointed at the case's patient and
+    trimmed so the whole body holds TYPICAL_RESOURCES resources. Deterministic for a given ``today``.
+    """
+    case = next(c for c in list_cases() if c.name == TYPICAL_CASE)
+    own = group_by_key(case.resources_as_of(today or datetime.now(UTC).date()), spec, code_filter=True)
+    patient = own.pop("patient")[0]
+    history = _history(case.patient_id, spec, TYPICAL_RESOURCES - 1 - sum(map(len, own.values())))
+    groups = {key: [*history[key], *own[key]] for key in own}
+    prefetch: dict[str, Any] = {"patient": patient}
+    prefetch.update({key: searchset(items) for key, items in groups.items()})
+    counts = {"patient": 1, **{key: len(items) for key, items in groups.items()}}
+    source = f"fixture case {TYPICAL_CASE} + synthea-r4/{TYPICAL_PATIENT} history, observations by template codes"
+    resources = [patient, *(r for items in groups.values() for r in items)]
+    return Body("typical", case.patient_id, source, counts, hook_request(case.patient_id, prefetch), resources)
 
 
 def large_body(spec: ServiceSpec) -> Body:

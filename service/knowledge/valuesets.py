@@ -53,6 +53,8 @@ class CompiledValueSet:
     def contains(self, key: Key) -> bool:
         if key in self.codes:
             return True
+        if not self.include:  # most value sets are a plain expansion
+            return False
         system, code = key
         if not any(s == system and p.search(code) for s, p in self.include):
             return False

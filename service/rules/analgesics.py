@@ -6,6 +6,9 @@ ingredient words of the display/text decide (the evidence is marked as a keyword
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from service.facts import Fact
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
@@ -34,10 +37,21 @@ def classify(fact: Fact, k: Knowledge) -> tuple[str, Evidence] | None:
         if ev is not None:
             return name, ev
     text = " ".join(filter(None, [fact.text, *fact.displays]))
-    for name, _role in CLASSES:
-        hit = k.config.analgesic_regex[name].search(text) if text else None
+    hit = _keyword_class(text, tuple(k.config.analgesic_regex[name] for name, _ in CLASSES)) if text else None
+    if hit is None:
+        return None
+    name, matched = hit
+    return name, Evidence(ref=fact.ref, date=fact.date, what=fact.text or text, text_match=matched, by_keyword=True)
+
+
+@lru_cache(maxsize=2048)
+def _keyword_class(text: str, patterns: tuple[re.Pattern[str], ...]) -> tuple[str, str] | None:
+    """The first class (in CLASSES order) whose keywords occur in ``text``, with the words matched.
+
+    Cached: medication texts come from a small vocabulary, and F7 and F8 both classify every medication.
+    """
+    for (name, _role), pattern in zip(CLASSES, patterns, strict=True):
+        hit = pattern.search(text)
         if hit is not None:
-            return name, Evidence(
-                ref=fact.ref, date=fact.date, what=fact.text or text, text_match=hit.group(0), by_keyword=True
-            )
+            return name, hit.group(0)
     return None

@@ -1,0 +1,38 @@
+"""The benchmark's typical body is a fixture case plus Synthea history and produces the case's C1 card."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from service.api.parsing import parse_body
+from service.bench.bodies import TYPICAL_RESOURCES, typical_body
+from service.bench.micro import run_now
+from service.cdshooks.models import HookRequest
+from service.engine import evaluate
+from service.gather import gather
+from service.settings import Settings
+from tests.support.engine import knowledge
+
+TODAY = date(2027, 5, 4)
+
+
+def test_typical_body_is_deterministic_for_a_date_and_about_eighty_resources() -> None:
+    spec = knowledge().service
+    body = typical_body(spec, TODAY)
+    assert body.payload == typical_body(spec, TODAY).payload
+    assert body.describe()["resources"] == TYPICAL_RESOURCES
+    assert body.patient_id == "c1a-pat"
+    subjects = {r["subject"]["reference"] for r in body.resources if "subject" in r}
+    assert subjects == {"Patient/c1a-pat"}
+
+
+def test_typical_body_produces_a_critical_c1_card_at_its_date() -> None:
+    k = knowledge()
+    body = typical_body(k.service, TODAY)
+    request = parse_body(body.payload, HookRequest)
+    record = run_now(gather(request, k.service, Settings(_env_file=None), None))
+    now = datetime.combine(TODAY, time(10), UTC)
+    result = evaluate(record, k, now, request.hook_instance)
+    assert result.tier == "C1"
+    assert [card.indicator for card in result.cards] == ["critical"]
+    assert result.skipped_resources == 0
