@@ -105,5 +105,7 @@ def render_card(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_inst
             Coding(system=k.cards.override_reason_system, code=r.code, display=r.display)
             for r in k.cards.override_reasons
         ],
-        links=[Link(label=k.cards.links[name].label, url=k.cards.links[name].url) for name in text.links],
+        links=[
+            Link(label=k.cards.links[name].label, url=k.cards.links[name].url, type="absolute") for name in text.links
+        ],
     )

@@ -14,11 +14,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-import orjson
-
 from service.api.parsing import parse_body
 from service.bench.bodies import Body
-from service.cdshooks.models import HookRequest, HookResponse, dump_clean
+from service.cdshooks.models import HookRequest, HookResponse, wire_json
 from service.clock import system_clock
 from service.engine import evaluate
 from service.gather import gather
@@ -71,7 +69,7 @@ def steps_for(body: Body, knowledge: Knowledge, settings: Settings) -> dict[str,
         "parse": lambda: parse_body(payload, HookRequest),
         "gather": gather_step,
         "evaluate": lambda: evaluate(record, knowledge, now, request.hook_instance),
-        "serialize": lambda: orjson.dumps(dump_clean(HookResponse(cards=result.cards))),
+        "serialize": lambda: wire_json(HookResponse(cards=result.cards)),
     }
 
 

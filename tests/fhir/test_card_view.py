@@ -29,7 +29,7 @@ def test_card_shows_indicator_tier_summary_evidence_orders_and_links():
         source=Source(label="Back-pain red flags"),
         suggestions=[Suggestion(label="Order MRI", actions=[Action(type="create", description="MRI", resource=MRI)])],
         selection_behavior="any",
-        links=[Link(label="NICE NG59", url="https://www.nice.org.uk/guidance/ng59")],
+        links=[Link(label="NICE NG59", url="https://www.nice.org.uk/guidance/ng59", type="absolute")],
     )
     screen = render([card], frozenset({"imagingStudies"}))
     for text in (
