@@ -20,6 +20,8 @@ import httpx
 import orjson
 
 from service.bench.bodies import Body, hook_request
+from service.cdshooks.models import PatientViewContext
+from service.fhir.query import render
 from service.knowledge.service_spec import ServiceSpec
 
 PAGE_SIZE = 50
@@ -43,8 +45,13 @@ async def _one_query(http: httpx.AsyncClient, url: str) -> None:
 
 
 async def fhir_query_ms(base_url: str, spec: ServiceSpec, patient_id: str, rounds: int) -> list[float]:
-    """Wall time (ms) of all the prefetch queries, sent in parallel, once per round."""
-    urls = [f"{base_url}/{t.query.replace('{{context.patientId}}', patient_id)}" for t in spec.prefetch.values()]
+    """Wall time (ms) of all the prefetch queries, sent in parallel, once per round.
+
+    The URLs are rendered exactly as the service renders them (``patient=Patient/<id>``, encoded token
+    parameters), so the same searches, with the same result sizes and pages, are timed.
+    """
+    context = PatientViewContext(user_id="Practitioner/bench", patient_id=patient_id)
+    urls = [f"{base_url}/{render(t.query, context).relative_url()}" for t in spec.prefetch.values()]
     timings: list[float] = []
     async with httpx.AsyncClient(timeout=10.0) as http:
         for _ in range(rounds):
