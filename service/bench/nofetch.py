@@ -12,7 +12,7 @@ import asyncio
 import importlib
 import statistics
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from service.fhir.query import render
 from service.knowledge.service_spec import ServiceSpec
 
 PAGE_SIZE = 50
+MAX_CONNECTIONS = 8
 QUERY_ROUNDS = 50
 
 
@@ -75,7 +76,11 @@ def run(body: Body, spec: ServiceSpec, workdir: Path, options: Any) -> dict[str,
         rounds = max(5, min(QUERY_ROUNDS, options.micro_iterations // 20))
         fhir_ms = asyncio.run(fhir_query_ms(fhir.base_url, spec, body.patient_id, rounds))
         try:
-            service = run_target("service", nofetch_body, workdir, options, "no-prefetch-service")
+            # The in-memory Medplum server is one Node.js thread: past a handful of concurrent patients it
+            # saturates and the service's FHIR deadline answers 412, so higher levels measure Medplum, not us.
+            levels = [c for c in options.connections if c <= MAX_CONNECTIONS] or [1]
+            service = run_target("service", nofetch_body, workdir, replace(options, connections=levels),
+                                 "no-prefetch-service")
         except RuntimeError as exc:
             return {"status": "unavailable", "reason": f"service cannot read from fhirServer yet: {exc}"}
     return {"status": "measured", "request_bytes": len(orjson.dumps(request)),
