@@ -11,7 +11,7 @@ from datetime import date, datetime
 from service.facts_model import Fact
 from service.fhir import models as m
 from service.fhir.dates import When, add_years
-from service.knowledge.valuesets import Key, normalise
+from service.knowledge.valuesets import Key, normalise_cached
 
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 NOT_VERIFIED = frozenset({"refuted", "entered-in-error"})
@@ -23,7 +23,7 @@ def codes_of(*concepts: m.CodeableConcept | None) -> tuple[tuple[Key, ...], tupl
     displays: list[str] = []
     for concept in concepts:
         for coding in concept.coding if concept else ():
-            key = normalise(coding.system, coding.code)
+            key = normalise_cached(coding.system, coding.code)
             if key is not None:
                 keys.append(key)
                 displays.append(coding.display or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,10 @@ def normalise(system: str | None, code: str | None) -> Key | None:
         bare = code.upper().replace(".", "").replace(" ", "")
         code = f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
     return system, code
+
+
+# Facts read the same vocabulary over and over: memoised, a coding's key costs a dict look-up, not string work.
+normalise_cached = lru_cache(maxsize=8192)(normalise)
 
 
 @dataclass(frozen=True)
