@@ -25,6 +25,7 @@ _SYSTEM_ALIASES = {
 }
 
 Key = tuple[str, str]
+_VERDICT_LIMIT = 4096
 
 
 def normalise(system: str | None, code: str | None) -> Key | None:
@@ -54,15 +55,22 @@ class CompiledValueSet:
     displays: dict[Key, str] = field(hash=False, compare=False)
     include: tuple[tuple[str, re.Pattern[str]], ...] = ()
     exclude: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    # Regex verdicts by key: the rules ask about the same codes ~30 times a request, and codes recur.
+    _verdicts: dict[Key, bool] = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     def contains(self, key: Key) -> bool:
         return key in self.codes or (bool(self.include) and self._filtered(key))
 
     def _filtered(self, key: Key) -> bool:
-        system, code = key
-        if not any(s == system and p.search(code) for s, p in self.include):
-            return False
-        return not any(s == system and p.search(code) for s, p in self.exclude)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            system, code = key
+            verdict = any(s == system and p.search(code) for s, p in self.include) and not any(
+                s == system and p.search(code) for s, p in self.exclude
+            )
+            if len(self._verdicts) < _VERDICT_LIMIT:
+                self._verdicts[key] = verdict
+        return verdict
 
     def first_match(self, keys: Iterable[Key]) -> Key | None:
         # The rules call this ~200 times a request: the plain-expansion test is inlined, no call per key.
