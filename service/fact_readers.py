@@ -31,7 +31,15 @@ def codes_of(*concepts: m.CodeableConcept | None) -> tuple[tuple[Key, ...], tupl
 
 
 def status_code(concept: m.CodeableConcept | None) -> str | None:
-    return next((c.code for c in concept.coding if c.code), None) if concept else None
+    for coding in concept.coding if concept else ():
+        if coding.code:
+            return coding.code
+    return None
+
+
+def note_texts(notes: tuple[m.Annotation, ...]) -> tuple[str, ...]:
+    # Most resources have no note: skip building a generator for nothing (a few dozen facts a request).
+    return tuple(n.text for n in notes if n.text) if notes else ()
 
 
 def first_start(*values: When | m.Period | None) -> When | None:
@@ -66,7 +74,7 @@ def condition_fact(c: m.Condition, born: date | None, now: datetime) -> Fact:
         status=clinical,
         active=active,
         verification=verification,
-        notes=tuple(n.text for n in c.note if n.text),
+        notes=note_texts(c.note),
     )
 
 
@@ -79,7 +87,7 @@ def weight_kg(q: m.Quantity | None) -> float | None:
 
 def observation_fact(o: m.Observation) -> Fact:
     codes, displays = codes_of(o.code)
-    value_codes, _ = codes_of(o.valueCodeableConcept)
+    value_codes = codes_of(o.valueCodeableConcept)[0] if o.valueCodeableConcept else ()
     return Fact(
         ref=f"Observation/{o.id}",
         codes=codes,
@@ -87,11 +95,13 @@ def observation_fact(o: m.Observation) -> Fact:
         text=o.code.text if o.code else None,
         date=first_start(o.effectiveDateTime, o.effectiveInstant, o.effectivePeriod, o.issued),
         status=o.status,
-        notes=tuple(n.text for n in o.note if n.text),
+        notes=note_texts(o.note),
         value_codes=value_codes,
         value_string=o.valueString,
         weight_kg=weight_kg(o.valueQuantity),
-        components=tuple((codes_of(c.code)[0], codes_of(c.valueCodeableConcept)[0]) for c in o.component),
+        components=tuple((codes_of(c.code)[0], codes_of(c.valueCodeableConcept)[0]) for c in o.component)
+        if o.component
+        else (),
     )
 
 

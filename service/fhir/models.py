@@ -170,7 +170,7 @@ def read_resources(raw: Iterable[Mapping[str, Any]], model: type[R]) -> tuple[li
     skipped = 0
     name = model.__name__
     for item in raw:
-        if not isinstance(item, Mapping) or item.get("resourceType") != name:
+        if (type(item) is not dict and not isinstance(item, Mapping)) or item.get("resourceType") != name:
             continue
         try:
             out.append(model.model_validate(item))
