@@ -10,6 +10,7 @@ Then: a recent neurological deficit is present (C1 with back pain).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from service.facts import PatientFacts
@@ -49,16 +50,6 @@ def neuro_deficit(
         if ev.value_set == low and (bp.episode_start is None or ev.date.day < bp.episode_start.day):
             continue
         days = days_between(ev.date, now)
-        evidence.append(
-            Evidence(
-                ref=ev.ref,
-                date=ev.date,
-                what=ev.what,
-                value_set=ev.value_set,
-                code=ev.code,
-                observed=f"{days_text(days)} ago",
-                threshold=f"<= {window} days",
-            )
-        )
+        evidence.append(replace(ev, observed=f"{days_text(days)} ago", threshold=f"<= {window} days"))
     missing = unavailable(["observations"], facts.unavailable)
     return Finding("F4", bool(evidence), tuple(sorted(evidence, key=lambda e: e.ref)), missing)

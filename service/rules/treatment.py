@@ -9,6 +9,7 @@ Then: failure of conservative treatment is a red flag. Years-old episodes are no
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from service.facts import PatientFacts
@@ -54,18 +55,7 @@ def treatment_failure(facts: PatientFacts, k: Knowledge, now: datetime, bp: Back
             continue
         days = days_between(ev.date, now)
         if cfg.min_days <= days <= cfg.max_days:
-            evidence.append(
-                Evidence(
-                    ref=ev.ref,
-                    date=ev.date,
-                    what=ev.what,
-                    value_set=ev.value_set,
-                    code=ev.code,
-                    observed=f"started {days_text(days)} ago, back pain still active",
-                    threshold=f"{cfg.min_days}-{cfg.max_days} days",
-                    text_match=ev.text_match,
-                    by_keyword=ev.by_keyword,
-                )
-            )
+            observed = f"started {days_text(days)} ago, back pain still active"
+            evidence.append(replace(ev, observed=observed, threshold=f"{cfg.min_days}-{cfg.max_days} days"))
     evidence.sort(key=lambda e: (e.date, e.ref))
     return Finding("F7", bool(evidence), tuple(evidence[:1]), unavailable(KEYS, facts.unavailable))
