@@ -12,7 +12,9 @@ COMMANDS = [serve, migrate, bench, load_fixtures, evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="backpain-cds", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="backpain-cds", description="Back-pain red-flag CDS: a CDS Hooks service for the patient-view hook."
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         module.register(subparsers)
