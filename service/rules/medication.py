@@ -17,24 +17,22 @@ from service.knowledge import Knowledge
 from service.rules.analgesics import LABELS, classify
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, days_text, unavailable
-from service.rules.treatment import episode_gap
+from service.rules.treatment import episode_onset
 
 KEYS = ["medicationRequests", "medicationStatements"]
 
 
 def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> Finding:
-    if not bp.conditions:
-        return Finding("F8", False)
-    gap = episode_gap(bp, k, now)
-    if gap is not None or bp.latest_onset is None:
-        return Finding("F8", False, missing=(gap,) if gap else ())
+    onset = episode_onset("F8", bp, k, now)
+    if isinstance(onset, Finding):
+        return onset
     cfg = k.config.medication_resistance
     first: dict[str, Evidence] = {}
     for med in facts.medications:
         hit = classify(med, k)
         if hit is None or hit[1].date is None or hit[1].date.at > now:
             continue
-        if days_between(bp.latest_onset, hit[1].date.at) < -cfg.onset_allowance_days:
+        if days_between(onset, hit[1].date.at) < -cfg.onset_allowance_days:
             continue
         name, ev = hit
         if name not in first or (ev.date, ev.ref) < (first[name].date, first[name].ref):

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from service.facts import PatientFacts
-from service.fhir.dates import days_between
+from service.fhir.dates import When, days_between
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
 from service.rules.analgesics import classify
@@ -23,21 +23,24 @@ from service.rules.base import Evidence, Finding, Missing, coded, days_text, una
 KEYS = ["medicationRequests", "medicationStatements", "procedures", "serviceRequests", "carePlans"]
 
 
-def episode_gap(bp: BackPain, k: Knowledge, now: datetime) -> Missing | None:
-    """Why F7/F8 cannot be assessed: no dated back pain, or the latest onset is older than the cap."""
+def episode_onset(feature: str, bp: BackPain, k: Knowledge, now: datetime) -> Finding | When:
+    """The onset F7/F8 are assessed from, or the Finding saying why they cannot be.
+
+    Not assessed: no active back pain, no dated onset, or a latest onset older than the episode cap.
+    """
+    if not bp.conditions:
+        return Finding(feature, False)
     if bp.latest_onset is None:
-        return Missing("no-onset")
+        return Finding(feature, False, missing=(Missing("no-onset"),))
     if days_between(bp.latest_onset, now) > k.config.episode_cap_days:
-        return Missing("episode-too-old", days=k.config.episode_cap_days)
-    return None
+        return Finding(feature, False, missing=(Missing("episode-too-old", days=k.config.episode_cap_days),))
+    return bp.latest_onset
 
 
 def treatment_failure(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> Finding:
-    if not bp.conditions:
-        return Finding("F7", False)
-    gap = episode_gap(bp, k, now)
-    if gap is not None or bp.latest_onset is None:
-        return Finding("F7", False, missing=(gap,) if gap else ())
+    onset = episode_onset("F7", bp, k, now)
+    if isinstance(onset, Finding):
+        return onset
     cfg = k.config.treatment_failure
     pt = k.vs(Role.PHYSICAL_THERAPY)
     candidates: list[Evidence] = []
@@ -51,7 +54,7 @@ def treatment_failure(facts: PatientFacts, k: Knowledge, now: datetime, bp: Back
         candidates.extend([ev] if ev else [])
     evidence = []
     for ev in candidates:
-        if ev.date is None or days_between(bp.latest_onset, ev.date.at) < -cfg.onset_allowance_days:
+        if ev.date is None or days_between(onset, ev.date.at) < -cfg.onset_allowance_days:
             continue
         days = days_between(ev.date, now)
         if cfg.min_days <= days <= cfg.max_days:
