@@ -6,6 +6,7 @@ Codes are the verified ones of CLINICAL_RULES.md (see cards/valuesets for source
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import sys
@@ -531,9 +532,23 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     return c
 
 
+def all_cases() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] | None]]:
+    """The cases above plus every ``scripts/cases_<topic>.py`` module's ``define()``, so topics grow apart."""
+    cases = define()
+    for module_path in sorted(Path(__file__).resolve().parent.glob("cases_*.py")):
+        module = importlib.import_module(module_path.stem)
+        cases.extend(module.define())
+    names = [c[0] for c in cases]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SystemExit(f"duplicate case names: {', '.join(duplicates)}")
+    return cases
+
+
 def main() -> int:
     shutil.rmtree(CASES, ignore_errors=True) if "--clean" in sys.argv else None
-    for name, rule, tier, story, resources, overrides in define():
+    cases = all_cases()
+    for name, rule, tier, story, resources, overrides in cases:
         folder = CASES / name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "bundle.json").write_text(json.dumps(bundle(resources), indent=1) + "\n", encoding="utf-8")
@@ -547,7 +562,7 @@ def main() -> int:
         if overrides:
             case["overrides"] = overrides
         (folder / "case.json").write_text(json.dumps(case, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {len(define())} cases to {CASES}")
+    print(f"wrote {len(cases)} cases to {CASES}")
     return 0
 
 
