@@ -54,9 +54,9 @@ def condition_fact(c: m.Condition, born: date | None, now: datetime) -> Fact:
     codes, displays = codes_of(c.code)
     onset_age = None
     if c.onsetAge is not None and c.onsetAge.value is not None and born is not None:
-        onset_age = When(
-            datetime.combine(add_years(born, c.onsetAge.value), datetime.min.time(), now.tzinfo), False
-        )
+        onset_day = add_years(born, c.onsetAge.value)
+        if onset_day is not None:
+            onset_age = When(datetime.combine(onset_day, datetime.min.time(), now.tzinfo), False)
     clinical, verification = status_code(c.clinicalStatus), status_code(c.verificationStatus)
     abated = first_start(c.abatementDateTime, c.abatementPeriod)
     active = (

@@ -6,12 +6,15 @@ their own instance and hand it to ``create_app``.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import math
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.fhir.base_url import BaseUrl, parse_allowlist
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,13 +54,18 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    # FHIR callbacks (issue 4)
+    # FHIR callbacks (issue 4; caps issue 16)
     fhir_deadline_seconds: float = 2.0
     fhir_connect_timeout_seconds: float = 1.0
     fhir_read_timeout_seconds: float = 1.5
     fhir_page_cap: int = 20
     fhir_allow_anonymous: bool | None = None
     fhir_server_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    fhir_max_response_bytes: int = 8 * 1024 * 1024
+    fhir_max_invocation_bytes: int = 24 * 1024 * 1024
+    fhir_max_response_resources: int = 5_000
+    fhir_max_invocation_resources: int = 20_000
+    fhir_trust_env: bool = False
 
     # Authentication of CDS clients (issue 5)
     trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
@@ -66,10 +74,27 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = 60
     jwks_fetch_timeout_seconds: float = 2.0
     jwks_cache_seconds: int = 3600
+    jwks_failures_to_open: int = 3
+    jwks_open_seconds: float = 30.0
 
-    # Input limits (issue 5)
+    # Input limits (issue 5; feedback and HTTP issue 16)
     max_body_bytes: int = 5 * 1024 * 1024
     max_json_depth: int = 64
+    feedback_max_items: int = 100
+    http_max_header_bytes: int = 32 * 1024
+    http_header_timeout_seconds: float = 10.0
+    http_keep_alive_seconds: float = 5.0
+    http_max_connections: int = 1000
+    http_backlog: int = 2048
+
+    # Database (issue 16)
+    database_connect_timeout_seconds: float = 3.0
+    database_statement_timeout_seconds: float = 2.0
+    readyz_timeout_seconds: float = 2.0
+
+    # Operations endpoints: None = on in development, off in production
+    metrics_enabled: bool | None = None
+    docs_enabled: bool | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -79,6 +104,19 @@ class Settings(BaseSettings):
                 if key in data:
                     data[key] = _split_list(data[key])
         return data
+
+    @cached_property
+    def parsed_fhir_allowlist(self) -> list[BaseUrl]:
+        """The allowlist entries as parsed base URLs (invalid entries are refused at start-up)."""
+        return parse_allowlist(self.fhir_server_allowlist)
+
+    @property
+    def expose_metrics(self) -> bool:
+        return self.metrics_enabled if self.metrics_enabled is not None else not self.is_production
+
+    @property
+    def expose_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
 
     @property
     def is_production(self) -> bool:
@@ -94,6 +132,57 @@ class Settings(BaseSettings):
     @property
     def auth_required(self) -> bool:
         return self.is_production
+
+
+# Documented range of every numeric setting (README "Settings"); start-up refuses anything outside,
+# and NaN or infinity, so a typo cannot give a 10-year JWT leeway or a deadline that never fires.
+NUMERIC_RANGES: dict[str, tuple[float, float]] = {
+    "fhir_deadline_seconds": (0.1, 30),
+    "fhir_connect_timeout_seconds": (0.05, 30),
+    "fhir_read_timeout_seconds": (0.05, 30),
+    "fhir_page_cap": (1, 1000),
+    "fhir_max_response_bytes": (1024, 256 * 1024 * 1024),
+    "fhir_max_invocation_bytes": (1024, 1024 * 1024 * 1024),
+    "fhir_max_response_resources": (1, 1_000_000),
+    "fhir_max_invocation_resources": (1, 1_000_000),
+    "jwt_max_lifetime_seconds": (1, 86_400),
+    "jwt_leeway_seconds": (0, 300),
+    "jwks_fetch_timeout_seconds": (0.1, 30),
+    "jwks_cache_seconds": (0, 86_400),
+    "jwks_failures_to_open": (1, 100),
+    "jwks_open_seconds": (1, 3600),
+    "max_body_bytes": (1024, 256 * 1024 * 1024),
+    "max_json_depth": (4, 1000),
+    "feedback_max_items": (1, 10_000),
+    "http_max_header_bytes": (1024, 1024 * 1024),
+    "http_header_timeout_seconds": (0.5, 300),
+    "http_keep_alive_seconds": (0.5, 300),
+    "http_max_connections": (1, 100_000),
+    "http_backlog": (1, 65_535),
+    "database_connect_timeout_seconds": (0.5, 60),
+    "database_statement_timeout_seconds": (0.1, 600),
+    "readyz_timeout_seconds": (0.1, 60),
+}
+
+
+def env_name(field: str) -> str:
+    return f"BACKPAIN_CDS_{field.upper()}"
+
+
+def settings_problems(settings: Settings) -> list[str]:
+    """Every numeric setting outside its documented range or not finite, and every bad allowlist entry."""
+    problems = []
+    for name, (low, high) in NUMERIC_RANGES.items():
+        value = getattr(settings, name)
+        if not math.isfinite(value) or not low <= value <= high:
+            problems.append(f"{env_name(name)}={value!r} is outside {low:g}..{high:g}")
+    if settings.fhir_max_response_bytes > settings.fhir_max_invocation_bytes:
+        problems.append("BACKPAIN_CDS_FHIR_MAX_RESPONSE_BYTES exceeds BACKPAIN_CDS_FHIR_MAX_INVOCATION_BYTES")
+    try:
+        parse_allowlist(settings.fhir_server_allowlist)
+    except ValueError as exc:
+        problems.append(f"BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST: {exc}")
+    return problems
 
 
 @lru_cache(maxsize=1)

@@ -7,8 +7,9 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import Authenticated, State
 from service.api.hooks import check_service
-from service.api.parsing import parse_body
+from service.api.parsing import parse_json, validate_body
 from service.cdshooks.models import FeedbackRequest
+from service.errors import PayloadTooLarge
 from service.metrics import record_feedback
 
 router = APIRouter()
@@ -23,7 +24,12 @@ router = APIRouter()
 async def feedback(service_id: str, request: Request, state: State) -> Response:
     check_service(state, service_id)
     request.state.service_id = service_id
-    body = parse_body(await request.body(), FeedbackRequest, state.settings.max_json_depth)
+    raw = parse_json(await request.body(), state.settings.max_json_depth)
+    items, cap = raw.get("feedback"), state.settings.feedback_max_items
+    if isinstance(items, list) and len(items) > cap:
+        # Counted before validation: 40,000 items would otherwise be validated, held and inserted at once.
+        raise PayloadTooLarge(f"at most {cap} feedback items per request; send the rest in further requests")
+    body = validate_body(raw, FeedbackRequest)
     request.state.hook_instance = body.hook_instance
     new = await run_in_threadpool(state.feedback.add, service_id, body.feedback, body.hook_instance)
     record_feedback([item.outcome for item in body.feedback], new)

@@ -6,10 +6,10 @@ drops ``None`` and empty containers so no optional member is ever null or empty 
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 USER_ID_PATTERN = r"^(Practitioner|PractitionerRole|Patient|RelatedPerson)/[^/\s]+$"
@@ -135,23 +135,63 @@ class DiscoveryResponse(WireModel):
     services: list[ServiceDefinition]
 
 
+def _plain_text(value: str) -> str:
+    """Refuse NUL and other control characters (tab, newline and carriage return excepted).
+
+    PostgreSQL cannot store NUL in text and SQLite would; refusing them here makes every back-end
+    answer the same 400 instead of a 500 that a retrying EHR would resend forever.
+    """
+    if any((ord(ch) < 0x20 and ch not in "\t\n\r") or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        raise ValueError("contains NUL or other control characters")
+    return value
+
+
+_Plain = AfterValidator(_plain_text)
+# Lengths follow the feedback table's columns (service/storage/schema.py); the comment is Text, bounded here.
+CardRef = Annotated[str, Field(min_length=1, max_length=256), _Plain]
+SystemText = Annotated[str, Field(max_length=512), _Plain]
+CodeText = Annotated[str, Field(max_length=256), _Plain]
+DisplayText = Annotated[str, Field(max_length=512), _Plain]
+CommentText = Annotated[str, Field(max_length=4000), _Plain]
+SuggestionRef = Annotated[str, Field(min_length=1, max_length=256), _Plain]
+HookInstanceText = Annotated[str, Field(max_length=256), _Plain]
+MAX_ACCEPTED_SUGGESTIONS = 100
+
+
+class FeedbackCoding(WireModel):
+    system: SystemText
+    code: CodeText
+    display: DisplayText | None = None
+
+
 class OverrideReasonFeedback(WireModel):
-    reason: Coding | None = None
-    user_comment: str | None = None
+    reason: FeedbackCoding | None = None
+    user_comment: CommentText | None = None
 
 
 class AcceptedSuggestion(WireModel):
-    id: str = Field(min_length=1)
+    id: SuggestionRef
 
 
 class FeedbackItem(WireModel):
     """One feedback entry (spec J3)."""
 
-    card: str = Field(min_length=1)
+    card: CardRef
     outcome: Literal["accepted", "overridden"]
-    accepted_suggestions: list[AcceptedSuggestion] | None = None
+    accepted_suggestions: list[AcceptedSuggestion] | None = Field(
+        default=None, max_length=MAX_ACCEPTED_SUGGESTIONS
+    )
     override_reason: OverrideReasonFeedback | None = None
     outcome_timestamp: datetime
+
+    @field_validator("outcome_timestamp")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        """The instant in UTC; a value that has no UTC form (year 1 east of Greenwich, 9999 west) is refused."""
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError("outcomeTimestamp is outside the representable range") from exc
 
     @model_validator(mode="after")
     def _accepted_needs_suggestions(self) -> FeedbackItem:
@@ -161,8 +201,10 @@ class FeedbackItem(WireModel):
 
 
 class FeedbackRequest(WireModel):
+    """The item count is bounded by ``feedback_max_items`` before this model is built (413 beyond)."""
+
     feedback: list[FeedbackItem] = Field(min_length=1)
-    hook_instance: str | None = None
+    hook_instance: HookInstanceText | None = None
 
 
 def _clean(value: Any) -> Any:

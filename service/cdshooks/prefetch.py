@@ -48,8 +48,12 @@ def resolve_prefetch(prefetch: Mapping[str, Any] | None, key: str, resource_type
         return Prefetched([value])
     if kind != "Bundle":
         return UNSATISFIED
+    entries = value.get("entry")
+    links = value.get("link")
+    if not isinstance(entries, list | None) or not isinstance(links, list | None):
+        return UNSATISFIED  # a Bundle in name only: not the answer the template asked for
     found: list[Resource] = []
-    for entry in value.get("entry") or ():
+    for entry in entries or ():
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             continue

@@ -133,7 +133,8 @@ def _join(base_url: str, relative: str) -> str:
 
 def next_link(bundle: Resource) -> str | None:
     """The URL of the next page, if the Bundle has one."""
-    for link in bundle.get("link") or ():
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else ():
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             url: str = link["url"]
             return url
@@ -147,7 +148,10 @@ def bundle_resources(bundle: Resource, resource_type: str) -> list[Resource]:
     than evaluate on partial data. Informational outcomes and included resources are dropped.
     """
     found: list[Resource] = []
-    for entry in bundle.get("entry") or ():
+    entries = bundle.get("entry")
+    if not isinstance(entries, list | None) or not isinstance(bundle.get("link"), list | None):
+        raise FhirAccessError("search answered a Bundle whose entry or link is not a list", "invalid")
+    for entry in entries or ():
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             continue
@@ -159,5 +163,7 @@ def bundle_resources(bundle: Resource, resource_type: str) -> list[Resource]:
 
 
 def is_error_outcome(outcome: Resource) -> bool:
-    issues = outcome.get("issue") or ()
-    return any(isinstance(i, dict) and i.get("severity") in ("error", "fatal") for i in issues)
+    issues = outcome.get("issue")
+    return isinstance(issues, list) and any(
+        isinstance(i, dict) and i.get("severity") in ("error", "fatal") for i in issues
+    )

@@ -6,6 +6,7 @@ A :class:`When` remembers whether the source had a time of day, because "within 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
@@ -32,12 +33,22 @@ class When(NamedTuple):
 
 
 def parse_when(value: object) -> When | None:
-    """Parse a FHIR date/dateTime/instant; partial dates take the first day. ValueError if malformed."""
+    """Parse a FHIR date/dateTime/instant; partial dates take the first day. ValueError if malformed.
+
+    A value outside what ``datetime`` can hold in UTC (``9999-12-31T23:59:59-05:00``, year 0) is a
+    malformed value too: the caller skips it like any other unreadable date, never a 500.
+    """
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError("date must be a string")
-    text = value.strip()
+    try:
+        return _parse_text(value.strip())
+    except OverflowError as exc:  # astimezone past year 9999 or before year 1
+        raise ValueError("date outside the representable range") from exc
+
+
+def _parse_text(text: str) -> When:
     # A request parses ~50 of these: positional When, and no astimezone for values already in UTC.
     if len(text) > 10:  # _DATE never matches more than 10 characters
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -68,14 +79,23 @@ def within_hours(when: When, now: datetime, hours: int) -> bool:
     return 0 <= days_between(when, now) <= max(1, hours // 24)
 
 
-def add_years(born: date, years: float) -> date:
-    """``born`` plus a whole or fractional number of years (for Condition.onsetAge)."""
+def add_years(born: date, years: float) -> date | None:
+    """``born`` plus a whole or fractional number of years (for Condition.onsetAge).
+
+    None when the result is not a calendar date (NaN, infinite, negative beyond year 1 or past 9999):
+    onsetAge comes from the record, so an absurd value is an unreadable one, not a crash.
+    """
+    if not math.isfinite(years) or not 0 <= born.year + years <= 9999:
+        return None
     whole = int(years)
     try:
-        shifted = born.replace(year=born.year + whole)
-    except ValueError:  # 29 February
-        shifted = born.replace(year=born.year + whole, day=28)
-    return shifted + timedelta(days=round((years - whole) * 365.25))
+        try:
+            shifted = born.replace(year=born.year + whole)
+        except ValueError:  # 29 February
+            shifted = born.replace(year=born.year + whole, day=28)
+        return shifted + timedelta(days=round((years - whole) * 365.25))
+    except (ValueError, OverflowError):
+        return None
 
 
 def age_in_years(born: date, now: datetime) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from service.security.jwt import KEY_TYPES
-from service.settings import Settings
+from service.settings import Settings, settings_problems
 
 
 class InsecureSettingsError(RuntimeError):
@@ -22,7 +22,8 @@ def _is_https(url: str) -> bool:
 
 def security_problems(settings: Settings) -> list[str]:
     """Every reason the settings are unsafe; checks on algorithms apply to every profile."""
-    problems = [
+    problems = settings_problems(settings)
+    problems += [
         f"BACKPAIN_CDS_JWT_ALGORITHMS: {alg!r} is not an allowed asymmetric JWS algorithm "
         f"(use some of {', '.join(sorted(KEY_TYPES))}; never none or HMAC)"
         for alg in settings.jwt_algorithms

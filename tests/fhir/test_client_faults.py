@@ -20,6 +20,8 @@ from tests.fhir.builders import OPTIONAL_KEYS, SPEC, as_prefetch, hook_body, sam
 
 BASE = "https://ehr.example/fhir"
 SEARCH = FhirQuery("Condition", params=(("patient", "Patient/p1"),))
+# Development profile calls only loopback servers unless an allowlist names others (issue 16).
+ALLOW = settings(fhir_server_allowlist=[BASE])
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
@@ -62,10 +64,10 @@ async def test_E10_misbehaving_server_gives_412_for_required_and_unavailable_for
     handler, reason = FAULTS[fault]
     client = client_for(handler)
     with pytest.raises(RequiredDataUnavailable, match=reason):
-        await gather(HookRequest.model_validate(hook_body("p1", fhir_server=BASE)), SPEC, settings(), client)
+        await gather(HookRequest.model_validate(hook_body("p1", fhir_server=BASE)), SPEC, ALLOW, client)
     required = {k: v for k, v in as_prefetch(sample_patient("p1")).items() if k not in OPTIONAL_KEYS}
     body = hook_body("p1", fhir_server=BASE, prefetch=required)
-    record = await gather(HookRequest.model_validate(body), SPEC, settings(), client)
+    record = await gather(HookRequest.model_validate(body), SPEC, ALLOW, client)
     assert record.unavailable == OPTIONAL_KEYS
 
 
