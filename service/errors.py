@@ -4,6 +4,7 @@
     ├── InvalidRequest         400    malformed JSON, schema violation, wrong hook
     ├── Unauthorized           401    any JWT failure (the reason is logged, never returned)
     ├── UnknownService         404    no CDS service with that id
+    ├── RequestTimeout         408    body not received within the configured time
     ├── PayloadTooLarge        413    body over the configured limit
     ├── UnsupportedMediaType   415    body is not JSON
     ├── RequiredDataUnavailable 412   prefetch and FHIR server both failed for required data
@@ -48,6 +49,13 @@ class UnknownService(ServiceError):
 
     status_code = 404
     code = "not-found"
+
+
+class RequestTimeout(ServiceError):
+    """Raised when the client sends its body slower than ``http_body_timeout_seconds`` allows."""
+
+    status_code = 408
+    code = "timeout"
 
 
 class PayloadTooLarge(ServiceError):

@@ -96,7 +96,9 @@ def create_app(
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     app.add_middleware(ErrorShieldMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, read_timeout=settings.http_body_timeout_seconds
+    )
     app.add_middleware(AccessLogMiddleware)
     origins = settings.cors_origins if settings.is_production else ["*"]
     app.add_middleware(

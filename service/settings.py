@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     feedback_max_items: int = 100
     http_max_header_bytes: int = 32 * 1024
     http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
     http_keep_alive_seconds: float = 5.0
     http_max_connections: int = 1000
     http_backlog: int = 2048
@@ -156,6 +157,7 @@ NUMERIC_RANGES: dict[str, tuple[float, float]] = {
     "feedback_max_items": (1, 10_000),
     "http_max_header_bytes": (1024, 1024 * 1024),
     "http_header_timeout_seconds": (0.5, 300),
+    "http_body_timeout_seconds": (0.5, 600),
     "http_keep_alive_seconds": (0.5, 300),
     "http_max_connections": (1, 100_000),
     "http_backlog": (1, 65_535),

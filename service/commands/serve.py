@@ -36,9 +36,19 @@ def prepare_metrics_dir(workers: int) -> None:
 
 
 def run_app(app: str, host: str, port: int, workers: int = 1, log_level: str = "warning") -> None:
-    """Serve the factory ``app`` with the service's uvicorn settings (the benchmark's floor uses them too)."""
+    """Serve the factory ``app`` with the service's uvicorn settings (the benchmark's floor uses them too).
+
+    HTTP limits (issue 16): headers over ``http_max_header_bytes`` get 431 and headers not received
+    within ``http_header_timeout_seconds`` get 408 (both in :mod:`service.http_protocol`, which
+    uvicorn lacks); idle keep-alive connections close after ``http_keep_alive_seconds``; past
+    ``http_max_connections`` per worker uvicorn answers 503; ``http_backlog`` bounds the accept queue.
+    """
     import uvicorn
 
+    from service.http_protocol import PROTOCOL
+    from service.settings import get_settings
+
+    settings = get_settings()
     prepare_metrics_dir(workers)
     uvicorn.run(
         app,
@@ -49,6 +59,11 @@ def run_app(app: str, host: str, port: int, workers: int = 1, log_level: str = "
         log_level=log_level,
         access_log=False,
         proxy_headers=True,
+        http=PROTOCOL,
+        timeout_keep_alive=settings.http_keep_alive_seconds,  # type: ignore[arg-type]
+        limit_concurrency=settings.http_max_connections,
+        backlog=settings.http_backlog,
+        h11_max_incomplete_event_size=settings.http_max_header_bytes,
     )
 
 

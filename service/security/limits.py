@@ -6,12 +6,13 @@ as it streams in (a missing or lying ``Content-Length`` does not get past the li
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import InvalidRequest, PayloadTooLarge, ServiceError, UnsupportedMediaType
+from service.errors import InvalidRequest, PayloadTooLarge, RequestTimeout, ServiceError, UnsupportedMediaType
 from service.operation_outcome import operation_outcome
 
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/fhir+json"})
@@ -39,9 +40,10 @@ class _TooLarge(Exception):
 class BodyLimitMiddleware:
     """Answers 413 for a body over ``max_bytes`` and 415 for a POST that is not JSON."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,9 +64,13 @@ class BodyLimitMiddleware:
                 await _reject(send, self._too_large())
                 return
         try:
-            body = await self._read_body(receive)
+            async with asyncio.timeout(self.read_timeout):  # a body dripped in slowly holds a task
+                body = await self._read_body(receive)
         except _TooLarge:
             await _reject(send, self._too_large())
+            return
+        except TimeoutError:
+            await _reject(send, RequestTimeout(f"the request body was not received within {self.read_timeout:g} s"))
             return
         if body is None:
             return  # the client went away before sending its body; nobody to answer
