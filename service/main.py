@@ -71,7 +71,8 @@ def create_app(
     timeout = httpx.Timeout(
         settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds
     )
-    http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    # trust_env off: HTTP(S)_PROXY would otherwise receive every FHIR token and JWKS fetch (issue 16).
+    http = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=settings.use_proxy_env)
     # The database cache on every back-end: workers are processes, so memory is not shared (see replay.py).
     replay = replay_cache or DatabaseReplayCache(engine)
     state = AppState(

@@ -7,7 +7,7 @@ their own instance and hand it to ``create_app``.
 from __future__ import annotations
 
 import math
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -61,11 +61,13 @@ class Settings(BaseSettings):
     fhir_page_cap: int = 20
     fhir_allow_anonymous: bool | None = None
     fhir_server_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    fhir_max_response_bytes: int = 8 * 1024 * 1024
-    fhir_max_invocation_bytes: int = 24 * 1024 * 1024
-    fhir_max_response_resources: int = 5_000
-    fhir_max_invocation_resources: int = 20_000
-    fhir_trust_env: bool = False
+    # Parsing a response holds the event loop (orjson keeps the GIL), so the byte cap bounds the stall.
+    fhir_max_response_bytes: int = 4 * 1024 * 1024
+    fhir_max_invocation_bytes: int = 16 * 1024 * 1024
+    fhir_max_response_resources: int = 2_000
+    fhir_max_invocation_resources: int = 10_000
+    # Outbound calls (FHIR, JWKS) ignore HTTP(S)_PROXY and friends unless this is on: a proxy sees tokens.
+    use_proxy_env: bool = False
 
     # Authentication of CDS clients (issue 5)
     trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
@@ -106,7 +108,7 @@ class Settings(BaseSettings):
                     data[key] = _split_list(data[key])
         return data
 
-    @cached_property
+    @property
     def parsed_fhir_allowlist(self) -> list[BaseUrl]:
         """The allowlist entries as parsed base URLs (invalid entries are refused at start-up)."""
         return parse_allowlist(self.fhir_server_allowlist)

@@ -10,7 +10,7 @@ from service.api.parsing import parse_body
 from service.cdshooks.models import HookRequest, HookResponse, wire_json
 from service.engine import evaluate
 from service.errors import InvalidRequest, UnknownService
-from service.fhir.client import FhirClient
+from service.fhir.client import CallbackLimits, FhirClient
 from service.gather import gather
 
 router = APIRouter()
@@ -39,7 +39,9 @@ async def invoke(service_id: str, request: Request) -> Response:
     request.state.hook_instance = hook_request.hook_instance
     if hook_request.hook != spec.hook:
         raise InvalidRequest(f"service '{spec.id}' answers the '{spec.hook}' hook, not '{hook_request.hook}'")
-    client = FhirClient(state.http, page_cap=state.settings.fhir_page_cap)
+    client = FhirClient(
+        state.http, page_cap=state.settings.fhir_page_cap, limits=CallbackLimits.from_settings(state.settings)
+    )
     record = await gather(hook_request, spec, state.settings, client)
     result = evaluate(record, state.knowledge, state.clock(), hook_request.hook_instance)
     request.state.tier = result.tier

@@ -26,7 +26,7 @@ from service.commands.load_fixtures import bundle_resources
 from service.engine import Evaluation, evaluate
 from service.errors import ServiceError
 from service.facts import build_facts
-from service.fhir.client import FhirClient
+from service.fhir.client import CallbackLimits, FhirClient
 from service.gather import gather
 from service.knowledge import Knowledge, load_knowledge
 from service.record import PatientRecord
@@ -75,9 +75,13 @@ async def run_once(args: argparse.Namespace, settings: Settings) -> tuple[Patien
     knowledge = load_knowledge(settings.knowledge_dir)
     request = _request(args, settings)
     now = (frozen_clock(args.as_of) if args.as_of else system_clock)()
+    if args.fhir_server and not settings.fhir_server_allowlist:
+        # The operator named the server on the command line: that is the allowlist of this run.
+        settings = settings.model_copy(update={"fhir_server_allowlist": [args.fhir_server]})
     timeout = httpx.Timeout(settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
-        record = await gather(request, knowledge.service, settings, FhirClient(http, page_cap=settings.fhir_page_cap))
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=settings.use_proxy_env) as http:
+        client = FhirClient(http, page_cap=settings.fhir_page_cap, limits=CallbackLimits.from_settings(settings))
+        record = await gather(request, knowledge.service, settings, client)
     result = evaluate(record, knowledge, now, request.hook_instance)
     return record, result, _evidence(record, knowledge, now)
 

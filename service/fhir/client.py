@@ -18,6 +18,7 @@ import orjson
 from service.errors import FhirAccessError
 from service.fhir.query import FhirQuery
 from service.record import Resource
+from service.settings import Settings
 
 FHIR_JSON = "application/fhir+json"
 
@@ -43,13 +44,44 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-class FhirClient:
-    """Reads and searches on behalf of one invocation at a time; holds no per-request state."""
+@dataclass(frozen=True)
+class CallbackLimits:
+    """Caps on what FHIR callbacks may bring in: per response and per invocation (issue 16).
 
-    def __init__(self, http: httpx.AsyncClient, *, page_cap: int = 20, max_bytes: int = 16 * 1024 * 1024) -> None:
+    The server URL comes from the caller, so its answers are untrusted: without caps one hook call
+    could hold a gigabyte, and parsing a huge page holds the event loop past the deadline.
+    """
+
+    response_bytes: int = 4 * 1024 * 1024
+    invocation_bytes: int = 16 * 1024 * 1024
+    response_resources: int = 2_000
+    invocation_resources: int = 10_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CallbackLimits:
+        return cls(
+            settings.fhir_max_response_bytes,
+            settings.fhir_max_invocation_bytes,
+            settings.fhir_max_response_resources,
+            settings.fhir_max_invocation_resources,
+        )
+
+
+class FhirClient:
+    """Reads and searches for ONE invocation: it counts the bytes and resources that invocation took."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        page_cap: int = 20,
+        limits: CallbackLimits | None = None,
+    ) -> None:
         self._http = http
         self._page_cap = page_cap
-        self._max_bytes = max_bytes
+        self._limits = limits or CallbackLimits()
+        self._bytes_used = 0
+        self._resources_used = 0
 
     async def fetch(self, server: FhirServer, query: FhirQuery) -> list[Resource]:
         """The resources ``query`` yields: a read gives zero or one, a search every page."""
@@ -64,7 +96,9 @@ class FhirClient:
         if body is None:
             return None
         if body.get("resourceType") != query.resource_type:
-            raise FhirAccessError(f"read returned {body.get('resourceType')!r}, not {query.resource_type}")
+            # The server's resourceType is not echoed: 412 messages never carry the server's content.
+            raise FhirAccessError(f"read did not return a {query.resource_type}", "invalid")
+        self._count_resources(1)
         return body
 
     async def search(self, server: FhirServer, query: FhirQuery) -> list[Resource]:
@@ -87,13 +121,16 @@ class FhirClient:
             body = await self._get(server, next_url)
             if body is None or body.get("resourceType") != "Bundle":
                 raise FhirAccessError("search did not return a Bundle")
+            entries = body.get("entry")
+            self._count_resources(len(entries) if isinstance(entries, list) else 0)
             resources.extend(bundle_resources(body, resource_type))
             next_url = next_link(body)
             pages += 1
         return resources
 
     async def _get(self, server: FhirServer, url: str, *, absent_ok: bool = False) -> dict[str, Any] | None:
-        headers = {"Accept": FHIR_JSON}
+        # identity: a compressed body would make the byte cap count compressed bytes (a zip bomb).
+        headers = {"Accept": FHIR_JSON, "Accept-Encoding": "identity"}
         if server.token:
             headers["Authorization"] = f"Bearer {server.token}"
         try:
@@ -116,15 +153,38 @@ class FhirClient:
         return body
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
-        """The body, refusing more than ``max_bytes``: the server URL comes from the caller."""
+        """The body, refusing more than the per-response or the invocation's remaining byte budget."""
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise FhirAccessError("FHIR server answered with a content encoding we did not ask for", "invalid")
+        limit = min(self._limits.response_bytes, self._limits.invocation_bytes - self._bytes_used)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FhirAccessError(self._too_many_bytes(limit), "invalid")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.aiter_bytes():  # identity only (checked above): bytes == wire bytes
             size += len(chunk)
-            if size > self._max_bytes:
-                raise FhirAccessError(f"FHIR server answered more than {self._max_bytes} bytes")
+            if size > limit:
+                self._bytes_used += size
+                raise FhirAccessError(self._too_many_bytes(limit), "invalid")
             chunks.append(chunk)
+        self._bytes_used += size
         return b"".join(chunks)
+
+    def _too_many_bytes(self, limit: int) -> str:
+        if limit < self._limits.response_bytes:
+            return f"FHIR callbacks of this invocation exceeded {self._limits.invocation_bytes} bytes"
+        return f"FHIR server answered more than {self._limits.response_bytes} bytes"
+
+    def _count_resources(self, count: int) -> None:
+        if count > self._limits.response_resources:
+            raise FhirAccessError(f"FHIR server answered more than {self._limits.response_resources} resources "
+                                  "in one response", "invalid")
+        self._resources_used += count
+        if self._resources_used > self._limits.invocation_resources:
+            raise FhirAccessError(f"FHIR callbacks of this invocation exceeded "
+                                  f"{self._limits.invocation_resources} resources", "invalid")
 
 
 def _join(base_url: str, relative: str) -> str:

@@ -1,9 +1,9 @@
-"""Fault-injecting stand-ins for what Medplum cannot do: a FHIR server that never answers."""
+"""Fault-injecting stand-ins for what Medplum cannot do: servers that never answer, drip or flood."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 
@@ -25,5 +25,36 @@ async def hanging_server() -> AsyncIterator[str]:
         stop.set()
         for writer in writers:
             writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def scripted_server(handler: Handler) -> AsyncIterator[str]:
+    """A loopback HTTP server whose every connection runs ``handler`` (hostile sizes, slow drips)."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.add(task)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            await handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/fhir"
+    finally:
+        for task in tasks:
+            task.cancel()
         server.close()
         await server.wait_closed()

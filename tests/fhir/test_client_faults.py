@@ -13,7 +13,7 @@ import pytest
 
 from service.cdshooks.models import HookRequest
 from service.errors import FhirAccessError, RequiredDataUnavailable
-from service.fhir.client import FhirClient, FhirServer
+from service.fhir.client import CallbackLimits, FhirClient, FhirServer
 from service.fhir.query import FhirQuery
 from service.gather import gather
 from tests.fhir.builders import OPTIONAL_KEYS, SPEC, as_prefetch, hook_body, sample_patient, settings
@@ -128,6 +128,7 @@ async def test_anonymous_request_carries_no_authorization_header():
 
 async def test_oversized_answer_is_refused():
     big = page()
-    client = FhirClient(httpx.AsyncClient(transport=httpx.MockTransport(lambda _: big)), max_bytes=64)
+    limits = CallbackLimits(response_bytes=64)
+    client = FhirClient(httpx.AsyncClient(transport=httpx.MockTransport(lambda _: big)), limits=limits)
     with pytest.raises(FhirAccessError, match="more than 64 bytes"):
         await client.search(FhirServer(BASE), SEARCH)

@@ -1,0 +1,178 @@
+"""FHIR callbacks against hostile servers (issue 16): caps on bytes and resources, the deadline, no echo.
+
+Stand-ins (tests/fhir/stand_ins.py) because Medplum cannot be made to send an endless body, drip a
+byte at a time or answer 3,000 resources on one page. Each runs on a loopback socket, so the real
+httpx client, the real caps and the real deadline are exercised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from service.cdshooks.models import HookRequest
+from service.errors import FhirAccessError, RequiredDataUnavailable
+from service.fhir.client import CallbackLimits, FhirClient, FhirServer
+from service.fhir.query import FhirQuery
+from service.gather import gather
+from tests.fhir.builders import SPEC, hook_body, settings
+from tests.fhir.stand_ins import scripted_server
+
+SEARCH = FhirQuery("Condition", params=(("patient", "Patient/p1"),))
+DEADLINE = 0.5
+MARGIN = 0.5
+
+
+def head(length: int | None = None, extra: bytes = b"") -> bytes:
+    size = b"content-length: %d\r\n" % length if length is not None else b"transfer-encoding: chunked\r\n"
+    return b"HTTP/1.1 200 OK\r\ncontent-type: application/fhir+json\r\n" + size + extra + b"\r\n"
+
+
+def searchset(count: int, resource_type: str = "Condition") -> bytes:
+    entries = [{"resource": {"resourceType": resource_type, "id": f"r{i}"}} for i in range(count)]
+    return orjson.dumps({"resourceType": "Bundle", "type": "searchset", "entry": entries})
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=1.0), trust_env=False) as client:
+        yield client
+
+
+async def test_an_endless_body_is_cut_at_the_response_cap(http: httpx.AsyncClient) -> None:
+    sent = 0
+
+    async def flood(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent
+        writer.write(head())
+        chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+        while True:
+            writer.write(chunk)
+            await writer.drain()
+            sent += 65536
+
+    async with scripted_server(flood) as base:
+        client = FhirClient(http, limits=CallbackLimits(response_bytes=1024 * 1024))
+        with pytest.raises(FhirAccessError, match="more than 1048576 bytes"):
+            await client.search(FhirServer(base), SEARCH)
+    assert sent < 64 * 1024 * 1024  # the client stopped reading: the flood stalled on a full socket
+
+
+async def test_a_declared_oversized_body_is_refused_before_reading(http: httpx.AsyncClient) -> None:
+    async def declare(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(10 * 1024 * 1024 * 1024))
+        await writer.drain()
+        await asyncio.sleep(30)
+
+    async with scripted_server(declare) as base:
+        with pytest.raises(FhirAccessError, match="more than"):
+            await FhirClient(http).search(FhirServer(base), SEARCH)
+
+
+async def test_too_many_resources_on_one_page_are_refused(http: httpx.AsyncClient) -> None:
+    body = searchset(30)
+
+    async def many(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(len(body)) + body)
+        await writer.drain()
+
+    async with scripted_server(many) as base:
+        client = FhirClient(http, limits=CallbackLimits(response_resources=20))
+        with pytest.raises(FhirAccessError, match="more than 20 resources in one response"):
+            await client.search(FhirServer(base), SEARCH)
+
+
+async def test_the_invocation_budget_spans_every_callback(http: httpx.AsyncClient) -> None:
+    """Each answer is under the per-response caps; together they pass the invocation's."""
+    body = searchset(15)
+
+    async def page(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(len(body), b"connection: close\r\n") + body)
+        await writer.drain()
+
+    async with scripted_server(page) as base:
+        client = FhirClient(http, limits=CallbackLimits(response_resources=20, invocation_resources=40))
+        await client.search(FhirServer(base), SEARCH)
+        await client.search(FhirServer(base), SEARCH)
+        with pytest.raises(FhirAccessError, match="invocation exceeded 40 resources"):
+            await client.search(FhirServer(base), SEARCH)
+
+        small = FhirClient(http, limits=CallbackLimits(response_bytes=len(body) + 1, invocation_bytes=2 * len(body)))
+        await small.search(FhirServer(base), SEARCH)
+        await small.search(FhirServer(base), SEARCH)
+        with pytest.raises(FhirAccessError, match="invocation exceeded"):
+            await small.search(FhirServer(base), SEARCH)
+
+
+async def test_a_gzip_answer_we_did_not_ask_for_is_refused(http: httpx.AsyncClient) -> None:
+    """We ask for identity: a compressed body would let a small wire size expand past the cap."""
+    async def gzipped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(4, b"content-encoding: gzip\r\n") + b"\x1f\x8b\x08\x00")
+        await writer.drain()
+
+    async with scripted_server(gzipped) as base:
+        with pytest.raises(FhirAccessError, match="content encoding"):
+            await FhirClient(http).search(FhirServer(base), SEARCH)
+
+
+async def test_a_slow_drip_server_cannot_hold_the_invocation_past_its_deadline(http: httpx.AsyncClient) -> None:
+    async def drip(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(10_000) + b'{"resourceType": "Bundle", "entry": [')
+        while True:  # one byte every 50 ms: each read is quick, so only the deadline can stop it
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(b" ")
+
+    async with scripted_server(drip) as base:
+        request = HookRequest.model_validate(hook_body("drip-1", fhir_server=base))
+        started = time.monotonic()
+        with pytest.raises(RequiredDataUnavailable, match="deadline"):
+            await gather(request, SPEC, settings(fhir_deadline_seconds=DEADLINE), FhirClient(http))
+        assert time.monotonic() - started < DEADLINE + MARGIN
+
+
+async def test_412_messages_never_echo_the_servers_content(http: httpx.AsyncClient) -> None:
+    marker = b"SECRET-PAGE-CONTENT"
+
+    async def odd(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        body = orjson.dumps({"resourceType": marker.decode(), "issue": [{"diagnostics": marker.decode()}]})
+        writer.write(b"HTTP/1.1 500 " + marker + b"\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+
+    async with scripted_server(odd) as base:
+        request = HookRequest.model_validate(hook_body("echo-1", fhir_server=base))
+        with pytest.raises(RequiredDataUnavailable) as caught:
+            await gather(request, SPEC, settings(), FhirClient(http))
+    assert marker.decode() not in caught.value.message
+    assert "HTTP 500" in caught.value.message
+
+
+async def test_a_read_answering_another_resource_type_does_not_echo_it(http: httpx.AsyncClient) -> None:
+    body = orjson.dumps({"resourceType": "<b>SECRET</b>", "id": "x"})
+
+    async def wrong(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(len(body)) + body)
+        await writer.drain()
+
+    async with scripted_server(wrong) as base:
+        with pytest.raises(FhirAccessError) as caught:
+            await FhirClient(http).read(FhirServer(base), FhirQuery("Patient", id="p1"))
+    assert "SECRET" not in caught.value.message
+
+
+def test_outbound_calls_ignore_proxy_variables_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.main import create_app
+    from tests.support.app import settings_for
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    app = create_app(settings_for(tmp_path))
+    assert app.state.backpain.http.trust_env is False
+    app = create_app(settings_for(tmp_path, use_proxy_env=True))
+    assert app.state.backpain.http.trust_env is True
