@@ -8,6 +8,7 @@
     ├── PayloadTooLarge        413    body over the configured limit
     ├── UnsupportedMediaType   415    body is not JSON
     ├── RequiredDataUnavailable 412   prefetch and FHIR server both failed for required data
+    ├── DatabaseUnavailable    503    the database did not answer in time (replay cache, feedback)
     ├── FhirAccessError               a FHIR callback failed (caught by data gathering)
     └── KnowledgeError                a cards/ file is broken; raised at start-up only
 """
@@ -77,6 +78,13 @@ class RequiredDataUnavailable(ServiceError):
 
     status_code = 412
     code = "incomplete"
+
+
+class DatabaseUnavailable(ServiceError):
+    """Raised when the database errs or does not answer within its timeout: a fast 503, not a hang."""
+
+    status_code = 503
+    code = "transient"
 
 
 class FhirAccessError(ServiceError):

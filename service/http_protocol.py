@@ -31,7 +31,6 @@ def _response(status: bytes, text: bytes) -> bytes:
 
 TOO_LARGE = _response(b"431 Request Header Fields Too Large", b"Request header fields too large")
 TIMED_OUT = _response(b"408 Request Timeout", b"Request headers not received in time")
-PROTOCOL = "service.http_protocol:LimitedHttpToolsProtocol"
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):

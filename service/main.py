@@ -66,7 +66,11 @@ def create_app(
     check_production_settings(settings)
     configure_logging(settings.log_level, settings.log_json)
     knowledge = knowledge or load_knowledge(settings.knowledge_dir)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
     upgrade(engine)
     timeout = httpx.Timeout(
         settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds
@@ -74,7 +78,7 @@ def create_app(
     # trust_env off: HTTP(S)_PROXY would otherwise receive every FHIR token and JWKS fetch (issue 16).
     http = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=settings.use_proxy_env)
     # The database cache on every back-end: workers are processes, so memory is not shared (see replay.py).
-    replay = replay_cache or DatabaseReplayCache(engine)
+    replay = replay_cache or DatabaseReplayCache(engine, timeout=settings.database_statement_timeout_seconds)
     state = AppState(
         settings, knowledge, clock, FeedbackStore(engine), http,
         authenticator=Authenticator(settings, replay, http), engine=engine, replay_cache=replay,

@@ -92,7 +92,7 @@ class Settings(BaseSettings):
 
     # Database (issue 16)
     database_connect_timeout_seconds: float = 3.0
-    database_statement_timeout_seconds: float = 2.0
+    database_statement_timeout_seconds: float = 3.0
     readyz_timeout_seconds: float = 2.0
 
     # Operations endpoints: None = on in development, off in production

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import Authenticated, State
 from service.api.hooks import check_service
@@ -11,6 +10,7 @@ from service.api.parsing import parse_json, validate_body
 from service.cdshooks.models import FeedbackRequest
 from service.errors import PayloadTooLarge
 from service.metrics import record_feedback
+from service.storage.db import run_bounded
 
 router = APIRouter()
 
@@ -31,7 +31,8 @@ async def feedback(service_id: str, request: Request, state: State) -> Response:
         raise PayloadTooLarge(f"at most {cap} feedback items per request; send the rest in further requests")
     body = validate_body(raw, FeedbackRequest)
     request.state.hook_instance = body.hook_instance
-    new = await run_in_threadpool(state.feedback.add, service_id, body.feedback, body.hook_instance)
+    timeout = state.settings.database_statement_timeout_seconds
+    new = await run_bounded(timeout, state.feedback.add, service_id, body.feedback, body.hook_instance)
     record_feedback([item.outcome for item in body.feedback], new)
     # 200 with no body (decision J7): an empty JSON object would break A2.
     return Response(status_code=200)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import structlog
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import State
 from service.api.responses import JSONResponse, outcome_response
 from service.operation_outcome import operation_outcome
-from service.storage.db import ping
+from service.storage.db import ping, run_bounded
 
 router = APIRouter()
 log = structlog.get_logger("service.health")
@@ -29,8 +28,8 @@ async def readyz(state: State) -> JSONResponse:
     if state.engine is None:
         return outcome_response(503, operation_outcome("exception", "no database configured"))
     try:
-        await run_in_threadpool(ping, state.engine)
-    except Exception as exc:
+        await run_bounded(state.settings.readyz_timeout_seconds, ping, state.engine)
+    except Exception as exc:  # DatabaseUnavailable (timeout, connection) or anything else: not ready
         log.warning("readyz.database", error_type=type(exc).__name__)
         return outcome_response(503, operation_outcome("transient", "database unavailable"))
     if not state.knowledge.service.id:

@@ -45,7 +45,7 @@ def run_app(app: str, host: str, port: int, workers: int = 1, log_level: str = "
     """
     import uvicorn
 
-    from service.http_protocol import PROTOCOL
+    from service.http_protocol import LimitedHttpToolsProtocol
     from service.settings import get_settings
 
     settings = get_settings()
@@ -59,7 +59,7 @@ def run_app(app: str, host: str, port: int, workers: int = 1, log_level: str = "
         log_level=log_level,
         access_log=False,
         proxy_headers=True,
-        http=PROTOCOL,
+        http=LimitedHttpToolsProtocol,  # a module-level class: pickled by name into each worker
         timeout_keep_alive=settings.http_keep_alive_seconds,  # type: ignore[arg-type]
         limit_concurrency=settings.http_max_connections,
         backlog=settings.http_backlog,

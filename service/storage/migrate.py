@@ -64,6 +64,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision``; safe to call from many processes at the same time."""
     with _file_lock(engine), engine.begin() as conn:
         if engine.dialect.name == "postgresql":
+            # Migrations and the wait for another worker's may outlast the request-path timeouts.
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
+            conn.execute(text("SET LOCAL lock_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
         config = alembic_config(conn)
         tables = set(inspect(conn).get_table_names())

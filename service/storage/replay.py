@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import Engine, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from starlette.concurrency import run_in_threadpool
 
+from service.storage.db import run_bounded
 from service.storage.schema import replay_cache
 
 
@@ -30,17 +30,27 @@ class DatabaseReplayCache:
     """Remembers ``(iss, jti)`` in the ``replay_cache`` table until ``expires_at`` (epoch seconds)."""
 
     def __init__(
-        self, engine: Engine, *, purge_every: int = 1000, clock: Callable[[], float] = time.time
+        self,
+        engine: Engine,
+        *,
+        purge_every: int = 1000,
+        clock: Callable[[], float] = time.time,
+        timeout: float = 3.0,
     ) -> None:
         self.engine = engine
+        self._timeout = timeout
         self._clock = clock
         self._purge_every = purge_every
         self._calls = itertools.count(1)
         self._insert: Any = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
     async def check_and_store(self, jti: str, iss: str, expires_at: float) -> bool:
-        """True the first time ``(iss, jti)`` is seen while unexpired; False for a replay."""
-        return await run_in_threadpool(self.check_and_store_sync, jti, iss, expires_at)
+        """True the first time ``(iss, jti)`` is seen while unexpired; False for a replay.
+
+        A database that does not answer within ``timeout`` gives DatabaseUnavailable (503): without the
+        cache a token could be replayed, so the call fails closed, and fast, rather than hanging.
+        """
+        return await run_bounded(self._timeout, self.check_and_store_sync, jti, iss, expires_at)
 
     def check_and_store_sync(self, jti: str, iss: str, expires_at: float) -> bool:
         now = self._clock()
