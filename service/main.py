@@ -91,11 +91,16 @@ def create_app(
         await http.aclose()
         engine.dispose()
 
-    app = FastAPI(title="Back-pain red-flag CDS", version=__version__, lifespan=lifespan)
+    # Production serves neither the API docs nor /metrics unless a setting asks (issue 16): the
+    # schema maps the attack surface and the per-tier counters describe patients in aggregate.
+    docs: dict[str, Any] = {} if settings.expose_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="Back-pain red-flag CDS", version=__version__, lifespan=lifespan, **docs)
     app.state.backpain = state
     install_handlers(app)
-    for module in (discovery, hooks, feedback, health, metrics):
+    for module in (discovery, hooks, feedback, health):
         app.include_router(module.router)
+    if settings.expose_metrics:
+        app.include_router(metrics.router)
     if not settings.is_production:
         app.include_router(preview.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

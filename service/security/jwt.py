@@ -73,6 +73,8 @@ class Authenticator:
             http,
             fetch_timeout=settings.jwks_fetch_timeout_seconds,
             cache_seconds=settings.jwks_cache_seconds,
+            failures_to_open=settings.jwks_failures_to_open,
+            open_seconds=settings.jwks_open_seconds,
         )
 
     async def authenticate(self, authorization_header: str | None, path: str) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ def _app() -> Any:
         public_base_url=BASE,
         trusted_issuers=[issuer],
         log_level="ERROR",
+        docs_enabled=True,  # production hides /openapi.json unless asked; the fuzzer reads it
     )
     return create_app(app_settings)
 

@@ -91,3 +91,44 @@ async def test_K11_network_error_is_unavailable() -> None:
 
     with pytest.raises(KeySetUnavailable, match="ConnectTimeout"):
         await cache_for(httpx.MockTransport(handler)).keys_for(JKU, "k1")
+
+
+async def test_a_dripping_jwks_endpoint_is_cut_at_the_total_timeout() -> None:
+    """httpx's read timeout restarts with every byte; the fetch's total limit does not."""
+    import asyncio
+    import time
+
+    from tests.fhir.stand_ins import scripted_server
+
+    async def drip(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n")
+        while True:
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+
+    async with scripted_server(drip) as base, httpx.AsyncClient(trust_env=False) as http:
+        cache = JwksCache(http, fetch_timeout=0.3, cache_seconds=600)
+        started = time.monotonic()
+        with pytest.raises(KeySetUnavailable, match=r"within 0\.3 s"):
+            await cache.keys_for(base + "/jwks", "k1")
+        assert time.monotonic() - started < 2.0
+
+
+async def test_the_circuit_opens_after_repeated_failures_and_closes_after_its_pause() -> None:
+    server, clock = JwksServer({}), FakeClock()  # every fetch answers 404
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
+    cache = JwksCache(http, fetch_timeout=0.5, cache_seconds=600, clock=clock, failures_to_open=3, open_seconds=30)
+    for _ in range(3):
+        with pytest.raises(KeySetUnavailable, match="404"):
+            await cache.keys_for(JKU, "k1")
+    with pytest.raises(KeySetUnavailable, match="circuit open"):
+        await cache.keys_for(JKU, "k1")
+    assert len(server.fetched) == 3  # open: callers get their answer without a fetch
+    other = "https://other.example/jwks"
+    with pytest.raises(KeySetUnavailable, match="404"):
+        await cache.keys_for(other, "k1")  # one issuer's breaker does not trip another's
+    clock.now = 31.0
+    server.sets[JKU] = {"keys": [KEY]}
+    assert await cache.keys_for(JKU, "k1") == [KEY]
+    assert server.fetched.count(JKU) == 4
