@@ -19,6 +19,7 @@ from service.api.deps import AppState
 from service.api.handlers import ErrorShieldMiddleware, install_handlers
 from service.cdshooks.models import FeedbackRequest, HookRequest
 from service.clock import Clock, system_clock
+from service.fhir.transport import FlowControlledTransport
 from service.knowledge import Knowledge, load_knowledge
 from service.logging import configure_logging
 from service.security.jwt import Authenticator
@@ -76,7 +77,11 @@ def create_app(
         settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds
     )
     # trust_env off: HTTP(S)_PROXY would otherwise receive every FHIR token and JWKS fetch (issue 16).
-    http = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=settings.use_proxy_env)
+    # Flow-controlled sockets: a server writing faster than we read cannot fill memory (transport.py).
+    transport = None if settings.use_proxy_env else FlowControlledTransport()
+    http = httpx.AsyncClient(
+        timeout=timeout, follow_redirects=False, trust_env=settings.use_proxy_env, transport=transport
+    )
     # The database cache on every back-end: workers are processes, so memory is not shared (see replay.py).
     replay = replay_cache or DatabaseReplayCache(engine, timeout=settings.database_statement_timeout_seconds)
     state = AppState(

@@ -153,27 +153,31 @@ class FhirClient:
         return body
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
-        """The body, refusing more than the per-response or the invocation's remaining byte budget."""
+        """The body, refusing more than the per-response cap or the invocation's remaining budget.
+
+        The budget is charged as chunks arrive, so callbacks running in parallel share it live.
+        """
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             raise FhirAccessError("FHIR server answered with a content encoding we did not ask for", "invalid")
-        limit = min(self._limits.response_bytes, self._limits.invocation_bytes - self._bytes_used)
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise FhirAccessError(self._too_many_bytes(limit), "invalid")
+        if declared.isdigit() and int(declared) > self._limits.response_bytes:
+            raise FhirAccessError(self._too_many_bytes(False), "invalid")
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():  # identity only (checked above): bytes == wire bytes
             size += len(chunk)
-            if size > limit:
-                self._bytes_used += size
-                raise FhirAccessError(self._too_many_bytes(limit), "invalid")
+            self._bytes_used += len(chunk)
+            if size > self._limits.response_bytes or self._bytes_used > self._limits.invocation_bytes:
+                # The exception's traceback keeps this frame alive until the cycle collector runs,
+                # which tune_gc makes rare: drop the buffered chunks now, not then.
+                chunks.clear()
+                raise FhirAccessError(self._too_many_bytes(size <= self._limits.response_bytes), "invalid")
             chunks.append(chunk)
-        self._bytes_used += size
         return b"".join(chunks)
 
-    def _too_many_bytes(self, limit: int) -> str:
-        if limit < self._limits.response_bytes:
+    def _too_many_bytes(self, invocation: bool) -> str:
+        if invocation:
             return f"FHIR callbacks of this invocation exceeded {self._limits.invocation_bytes} bytes"
         return f"FHIR server answered more than {self._limits.response_bytes} bytes"
 

@@ -176,3 +176,56 @@ def test_outbound_calls_ignore_proxy_variables_unless_asked(tmp_path: Path, monk
     assert app.state.backpain.http.trust_env is False
     app = create_app(settings_for(tmp_path, use_proxy_env=True))
     assert app.state.backpain.http.trust_env is True
+
+
+async def test_a_flooding_server_cannot_fill_our_buffers() -> None:
+    """The flow-controlled backend pauses the socket: user-space buffering stays under ~400 KiB.
+
+    The reader pauses its transport past twice its limit; one more socket read (up to 256 KiB in
+    asyncio) may land first. Without back-pressure the flood would queue megabytes in that time.
+    """
+    from service.fhir.transport import READ_BUFFER, FlowControlledBackend
+
+    async def flood(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head())
+        while True:
+            writer.write(b" " * 65536)
+            await writer.drain()
+
+    async with scripted_server(flood) as base:
+        port = int(base.split(":")[2].split("/")[0])
+        stream = await FlowControlledBackend().connect_tcp("127.0.0.1", port, timeout=2)
+        await stream.write(b"GET /fhir HTTP/1.1\r\nHost: x\r\n\r\n", timeout=2)
+        assert await stream.read(1, timeout=2)
+        for _ in range(20):  # give the flood every chance to push more into our process
+            await asyncio.sleep(0.01)
+        buffered = len(stream._reader._buffer)  # type: ignore[attr-defined]
+        await stream.aclose()
+    assert buffered <= 2 * READ_BUFFER + 256 * 1024
+
+
+async def test_the_app_reads_a_real_answer_through_the_flow_controlled_transport(tmp_path: Path) -> None:
+    """The app's client (FlowControlledTransport) parses an ordinary answer and reuses its connection."""
+    from service.main import create_app
+    from tests.support.app import settings_for
+
+    body = orjson.dumps({"resourceType": "Patient", "id": "p1"})
+    connections = 0
+
+    async def ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            writer.write(head(len(body)) + body)
+            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")
+
+    async with scripted_server(ok) as base:
+        app = create_app(settings_for(tmp_path))
+        http = app.state.backpain.http
+        client = FhirClient(http)
+        for _ in range(3):
+            found = await client.read(FhirServer(base), FhirQuery("Patient", id="p1"))
+            assert found == {"resourceType": "Patient", "id": "p1"}
+        await http.aclose()
+    assert connections == 1
