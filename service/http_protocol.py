@@ -60,7 +60,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._header_timer is None:
             self._arm_header_timer()  # first byte of a request on a kept-alive connection
         room = self.max_header_bytes - self._header_bytes
-        head, rest = data[: room + 1], data[room + 1 :]
+        # Usually the whole request fits: no copies. Otherwise feed one byte past the limit, then decide.
+        head, rest = (data, b"") if len(data) <= room else (data[: room + 1], data[room + 1 :])
         self._header_bytes += len(head)
         super().data_received(head)
         if self.transport.is_closing():
