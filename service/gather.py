@@ -111,6 +111,7 @@ async def gather(
         else:
             jobs = {k: _job(request, spec.prefetch[k], got, client, server) for k, got in pending.items()}
             types = {k: spec.prefetch[k].resource_type for k in pending}
+            client.parse_until = asyncio.get_running_loop().time() + settings.fhir_deadline_seconds
             fetched, failures = await _run_all(jobs, settings.fhir_deadline_seconds, types)
             resources.update(fetched)
     for key, reason in sorted(failures.items()):

@@ -8,6 +8,7 @@ not JSON, not FHIR) without URLs, so it can be logged and shown to the CDS clien
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,6 +83,8 @@ class FhirClient:
         self._limits = limits or CallbackLimits()
         self._bytes_used = 0
         self._resources_used = 0
+        # Event-loop time after which a completed answer is dropped unparsed (set by gather).
+        self.parse_until: float | None = None
 
     async def fetch(self, server: FhirServer, query: FhirQuery) -> list[Resource]:
         """The resources ``query`` yields: a read gives zero or one, a search every page."""
@@ -144,6 +147,9 @@ class FhirClient:
             raise FhirAccessError("FHIR server timed out", "timeout") from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FhirAccessError(f"FHIR server unreachable ({type(exc).__name__})", "connect") from exc
+        if self.parse_until is not None and asyncio.get_running_loop().time() >= self.parse_until:
+            # Parsing holds the event loop; an answer completed after the deadline is not worth it.
+            raise FhirAccessError("answer arrived after the deadline", "deadline")
         try:
             body = orjson.loads(content)
         except orjson.JSONDecodeError as exc:

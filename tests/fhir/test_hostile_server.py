@@ -229,3 +229,19 @@ async def test_the_app_reads_a_real_answer_through_the_flow_controlled_transport
             assert found == {"resourceType": "Patient", "id": "p1"}
         await http.aclose()
     assert connections == 1
+
+
+async def test_an_answer_completed_after_the_deadline_is_not_parsed(http: httpx.AsyncClient) -> None:
+    """Parsing holds the loop: once the invocation's deadline has passed, a late page is dropped unparsed."""
+    body = searchset(5)
+
+    async def ok(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(len(body)) + body)
+        await writer.drain()
+
+    async with scripted_server(ok) as base:
+        client = FhirClient(http)
+        assert len(await client.search(FhirServer(base), SEARCH)) == 5
+        client.parse_until = asyncio.get_running_loop().time()  # the deadline is now
+        with pytest.raises(FhirAccessError, match="after the deadline"):
+            await client.search(FhirServer(base), SEARCH)
