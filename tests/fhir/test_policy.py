@@ -90,3 +90,19 @@ def test_development_sends_the_token_over_http_for_local_servers():
     server = fhir_server_for(request("http://localhost:8080/fhir", auth=True), settings())
     assert server.token == "secret-token"
     assert "secret-token" not in repr(server)
+
+
+def test_development_without_an_allowlist_calls_only_loopback_servers():
+    for url in ("http://ehr.example/fhir", "https://10.0.0.8/fhir", "http://127.0.0.1.nip.io/fhir"):
+        with pytest.raises(FhirAccessError, match="not a loopback server"):
+            fhir_server_for(request(url, auth=False), settings())
+    for url in ("http://127.0.0.1:8103/fhir", "http://[::1]:8103/fhir", "http://LOCALHOST/fhir"):
+        assert fhir_server_for(request(url, auth=False), settings()).base_url == url
+
+
+def test_F7_development_never_sends_a_token_over_http_to_a_non_loopback_host():
+    dev = settings(fhir_server_allowlist=["http://ehr.example/fhir", "https://ehr.example/fhir"])
+    with pytest.raises(FhirAccessError, match="non-loopback"):
+        fhir_server_for(request("http://ehr.example/fhir", auth=True), dev)
+    assert fhir_server_for(request("http://ehr.example/fhir", auth=False), dev).token is None
+    assert fhir_server_for(request("https://ehr.example/fhir", auth=True), dev).token == "secret-token"
