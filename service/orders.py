@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,23 +85,54 @@ def _resource(
     }
 
 
+def due_phrase(hours: int, k: Knowledge) -> str:
+    """The deadline relative to now as the card says it: "within 4 hours", "within 1 week", "within 3 days"."""
+    phrases = k.cards.deadline_phrases
+    if hours % 168 == 0:
+        weeks = hours // 168
+        return phrases["week"] if weeks == 1 else phrases["weeks"].format(n=weeks)
+    if hours <= 24 or hours % 24:
+        return phrases["hour"] if hours == 1 else phrases["hours"].format(n=hours)
+    return phrases["days"].format(n=hours // 24)
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    """One order of a tier's plan with its own deadline (hours after T)."""
+
+    name: str
+    spec: OrderSpec
+    hours: int
+
+
+def planned_orders(a: Assessment, tier: str, k: Knowledge) -> list[PlannedOrder]:
+    """The orders a card proposes, in suggestion order, each with the deadline its label and resource share."""
+    plan = k.orders.plans.get(tier)
+    if plan is None:
+        return []
+    return [
+        PlannedOrder(name, k.orders.orders[name], plan.order_deadline_hours.get(name, plan.deadline_hours))
+        for name in _names(a, tier, plan, k)
+    ]
+
+
 def suggestions(
     a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str
 ) -> list[Suggestion]:
     plan = k.orders.plans.get(tier)
     if plan is None:
         return []
-    deadline = (now + timedelta(hours=plan.deadline_hours)).astimezone(UTC)
-    end = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = []
-    for name in _names(a, tier, plan, k):
-        order = k.orders.orders[name]
+    for planned in planned_orders(a, tier, k):
+        order = planned.spec
+        deadline = (now + timedelta(hours=planned.hours)).astimezone(UTC)
+        end = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
         priority = plan.imaging_priority if order.category == "imaging" else plan.referral_priority
         label = k.cards.suggestion_labels[order.category].format(
-            label=order.label, deadline=deadline.date().isoformat()
+            label=order.label, due=due_phrase(planned.hours, k), deadline=deadline.date().isoformat()
         )
         action = Action(
             type="create", description=order.label, resource=_resource(a, tier, order, priority, end, k)
         )
-        out.append(Suggestion(label=label, uuid=stable_uuid(hook_instance, tier, name), actions=[action]))
+        out.append(Suggestion(label=label, uuid=stable_uuid(hook_instance, tier, planned.name), actions=[action]))
     return out
