@@ -99,6 +99,6 @@ def test_c1_card_rendered_with_markdown_it_has_its_first_order_within_600px(tmp_
             )
         finally:
             browser.close()
-    assert [s["label"] for s in card["suggestions"]][0].startswith("Order MRI")
+    assert card["suggestions"][0]["label"].startswith("Order MRI")
     assert offset <= FOLD_PX, f"first suggestion {offset:.0f} px below the card top: {html.escape(card['detail'])}"
     assert requests == [], requests  # nothing fetched: markdown-it came from node_modules
