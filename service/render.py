@@ -23,7 +23,7 @@ from service.rules.base import Evidence
 
 MODIFIERS = ("F10",)  # findings that are never listed as flags (they change the orders, not the tier)
 _SYSTEMS = {
-    "http://snomed.info/sct": "SNOMED CT",
+    "http://snomed.info/sct": "SNOMED",
     "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
     "http://hl7.org/fhir/sid/icd-10": "ICD-10",
     "http://loinc.org": "LOINC",
@@ -80,10 +80,10 @@ def _sources(evidence: Iterable[Evidence], k: Knowledge) -> str:
             if code not in entry:
                 entry.append(code)
     items = [
-        k.cards.texts["sourceItem"].format(ref=md(ref), codes=f"({md(', '.join(c))})" if c else "").strip()
+        k.cards.texts["sourceItem"].format(ref=md(ref), codes=md(", ".join(c))).strip()
         for ref, c in codes.items()
     ]
-    return k.cards.texts["sources"].format(items="; ".join(items)) if items else ""
+    return k.cards.texts["sources"].format(items=" · ".join(items)) if items else ""
 
 
 def could_change_tier(a: Assessment, feature: str, tier: str, k: Knowledge) -> bool:

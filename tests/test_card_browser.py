@@ -1,8 +1,8 @@
 """The C1 card for ``c1a-pat`` as an EHR shows it, in real headless Chromium: its orders are above the fold.
 
 The page renders ``detail`` with markdown-it (the npm package pinned in tests/fhir_server/package-lock.json,
-loaded from node_modules: nothing comes from a CDN), raw HTML and linkify on, in a 600 px wide card panel
-like the CDS Hooks sandbox's, and lays out the suggestions as buttons under the detail.
+loaded from node_modules: nothing comes from a CDN), raw HTML and linkify on, in a card laid out with the
+CDS Hooks sandbox's metrics (width, fonts, spacing), and lays out the suggestions as buttons under the detail.
 """
 
 from __future__ import annotations
@@ -33,22 +33,27 @@ CASE = "C1--in--leg-weakness-with-breast-cancer"
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Card</title><style>
-  body { font: 14px/1.45 system-ui, sans-serif; margin: 16px; color: #1d232a; background: #f4f5f7; }
-  .card { width: 600px; background: #fff; border: 1px solid #ccd; border-left: 6px solid #c62828;
-          border-radius: 4px; padding: 12px 16px; box-sizing: border-box; }
-  .summary { font-size: 16px; font-weight: 600; margin: 0 0 8px; }
-  .detail p, .detail ul { margin: 6px 0; } .detail ul { padding-left: 20px; }
-  .suggestion { display: block; margin: 6px 0; padding: 6px 10px; font: inherit; text-align: left;
-                background: #e8eef9; border: 1px solid #9fb3d9; border-radius: 3px; }
-  .links, .source { font-size: 12px; color: #445; margin-top: 8px; }
+  /* The CDS Hooks sandbox's card metrics (measured in it at a 1440 px window): content box 598 px with
+     16/16/24 px padding, body 16/24 px, summary 18/27 px bold, buttons 14 px and 36 px high. */
+  body { font: 16px/24px -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+         sans-serif; margin: 16px; color: #1d232a; background: #f4f5f7; }
+  .card { width: 604px; background: #fff; border-left: 6px solid #c62828; padding: 16px 16px 24px; }
+  .summary { font-size: 18px; line-height: 27px; font-weight: 700; color: #c62828; margin: 0 0 4px; }
+  .source-line { font-size: 14px; font-style: italic; }
+  .detail p, .detail ul { margin: 16px 0; } .detail ul { padding-left: 40px; }
+  .suggestion { display: block; margin: 2px 0; height: 36px; padding: 0 12px; font: inherit; font-size: 14px;
+                text-align: left; color: #fff; background: #3a4e7a; border: 0; border-radius: 4px; }
+  .links, .source { font-size: 14px; color: #445; margin-top: 8px; }
 </style></head><body>
-<article class="card" id="card"><div class="summary" id="summary"></div><div class="detail" id="detail"></div>
+<article class="card" id="card"><div class="summary" id="summary"></div>
+<div class="source-line" id="source-line"></div><div class="detail" id="detail"></div>
 <div id="suggestions"></div><div class="links" id="links"></div><div class="source" id="source"></div></article>
 </body></html>"""
 
 RENDER = """(card) => {
   const md = window.markdownit({ html: true, linkify: true });
   document.getElementById('summary').textContent = card.summary;
+  document.getElementById('source-line').textContent = 'Source: ' + card.source.label;
   document.getElementById('detail').innerHTML = md.render(card.detail || '');
   for (const s of card.suggestions || []) {
     const b = document.createElement('button'); b.className = 'suggestion'; b.textContent = s.label;

@@ -181,7 +181,7 @@ def test_actions_come_first_and_codes_only_in_the_trailing_sources() -> None:
         assert blocks[0].startswith("- "), case.name
         assert blocks[-1].startswith("Sources: "), case.name
         body = "\n\n".join(blocks[:-1])
-        for system in ("SNOMED CT", "ICD-10-CM", "LOINC", "RxNorm", "Condition/", "Patient/"):
+        for system in ("SNOMED", "ICD-10-CM", "LOINC", "RxNorm", "Condition/", "Patient/"):
             assert system not in body, (case.name, system)
 
 
