@@ -13,7 +13,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from service.paths import CHECKOUT_ROOT
+from service.paths import knowledge_dir as shipped_knowledge_dir
+
+REPO_ROOT = CHECKOUT_ROOT
 
 
 class TrustedIssuer(BaseModel):
@@ -47,7 +50,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./backpain-cds.db"
     public_base_url: str = "http://127.0.0.1:8080"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    knowledge_dir: Path = REPO_ROOT / "cards"
+    # The cards/ shipped with the package, whatever the working directory (service/paths.py).
+    knowledge_dir: Path = Field(default_factory=shipped_knowledge_dir)
     log_level: str = "INFO"
     log_json: bool = True
 
