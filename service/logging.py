@@ -1,4 +1,7 @@
-"""Structured logging: one JSON object per line, identifiers only (no names, dates of birth, text, tokens)."""
+"""Structured logging: one JSON object per line, identifiers only (no names, dates of birth, text, tokens).
+
+Log lines go to stderr, so a command's output on stdout (``evaluate --json``) stays clean.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +24,10 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stdout, format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     # httpx logs every request URL at INFO; our own FHIR-call log lines carry what operators need.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -81,7 +81,10 @@ class Settings(BaseSettings):
         if isinstance(data, dict):
             for key in ("cors_origins", "fhir_server_allowlist", "jwt_algorithms"):
                 if key in data:
-                    data[key] = _split_list(data[key])
+                    try:
+                        data[key] = _split_list(data[key])
+                    except ValueError as exc:  # named here: a model-level error has no field to point at
+                        raise ValueError(f"BACKPAIN_CDS_{key.upper()} is not a JSON list ({exc})") from exc
         return data
 
     @property
