@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.support.postgres", "tests.support.databases", "tests.support.fhir_server"]
+pytest_plugins = [
+    "tests.support.postgres",
+    "tests.support.databases",
+    "tests.support.fhir_server",
+    "tests.support.wheel",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -165,10 +165,13 @@ def run(args: argparse.Namespace) -> int:
     from service.cdshooks.models import HookResponse, dump_clean
     from service.clock import system_clock
     from service.commands.card_view import show
+    from service.logging import configure_logging
     from service.settings import get_settings
 
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)  # to stderr: stdout is the result
     when = choose_when(args, system_clock())
-    record, result, evidence = asyncio.run(run_once(args, get_settings(), when))
+    record, result, evidence = asyncio.run(run_once(args, settings, when))
     if not record.of("patient"):  # the service treats this as "no data"; a person at a terminal made a typo
         raise CommandError(f"patient {record.patient_id!r} was not found")
     if args.json:

@@ -95,8 +95,10 @@ def test_evaluate_explains_a_412(capsys, tmp_path):
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out == ""
-    assert captured.err.startswith("backpain-cds evaluate: error: ") and "patient (Patient)" in captured.err
-    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    # stderr: the log lines of the failed callbacks (JSON), then the one error line
+    *logged, last = captured.err.splitlines()
+    assert last.startswith("backpain-cds evaluate: error: ") and "patient (Patient)" in last
+    assert all(line.startswith("{") for line in logged) and "Traceback" not in captured.err
 
 
 def test_evaluate_says_when_the_patient_does_not_exist(fhir_server, capsys):
