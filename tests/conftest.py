@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from tests.support.shared import shared
 
 pytest_plugins = [
     "tests.support.postgres",
@@ -19,6 +23,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite fixtures/cases/*/expected.json from the current engine (review the diff!)",
     )
+
+
+@pytest.fixture
+def shared_synthea() -> Path:
+    """The Synthea bundles of the shared data folder; the test fails with a clear message without them."""
+    return shared("data", "synthea-r4")
 
 
 @pytest.fixture
