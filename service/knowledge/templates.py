@@ -176,5 +176,6 @@ def check_orders(orders: OrderCatalog, site_choices: Mapping[str, str], where: s
             if name not in orders.orders:
                 raise KnowledgeError(f"{where}: plan {tier} names unknown order {name!r}")
         for region_map in (plan.mri, plan.pregnancy_mri, plan.ct):
-            if set(region_map) - REGION_KEYS:
-                raise KnowledgeError(f"{where}: plan {tier} has unknown regions {sorted(set(region_map) - REGION_KEYS)}")
+            unknown_regions = sorted(set(region_map) - REGION_KEYS)
+            if unknown_regions:
+                raise KnowledgeError(f"{where}: plan {tier} has unknown regions {unknown_regions}")
