@@ -77,16 +77,15 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
 
     s = "c1a"
     add(
-        "C1M--in--leg-weakness-with-breast-cancer",
-        "C1M",
-        "Breast cancer in remission, back pain for 20 days and left-leg weakness recorded 3 days ago: MSCC.",
+        "C1--in--leg-weakness-with-breast-cancer",
+        "C1",
+        "Breast cancer in remission, back pain for 20 days and weakness of both legs (spinal paraparesis) recorded"
+        " 3 days ago: emergency card with the MSCC content.",
         [
             patient(s, born_years_ago(68)),
             bp(s, 20),
             condition(s, "ca", BREAST, day(1100), clinical="remission"),
-            condition(
-                s, "neuro", cc(SCT, "16018391000119104", "Paresis of left lower limb (finding)"), day(3)
-            ),
+            condition(s, "neuro", cc(SCT, "23042008", "Spinal paraparesis (finding)"), day(3)),
         ],
     )
     s = "c1b"

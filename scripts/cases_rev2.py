@@ -121,6 +121,12 @@ def define() -> list[Case]:
          service_request(s, "mri", instant(0.083), MRI_LUMBAR)])
 
     # Item 22/23: MSCC (C1M) needs a cancer history; without one a neurological symptom is a strong C3 sign.
+    s = "r2j0"
+    add("C1M--in--left-leg-weakness-with-breast-cancer", "C1M",
+        "Breast cancer in remission, back pain for 20 days and left-leg weakness 3 days ago: MSCC (the first"
+        " release C1), whole-spine MRI within 24 hours.",
+        [patient(s, born_years_ago(68)), bp(s, 20), condition(s, "ca", BREAST, day(1100), clinical="remission"),
+         condition(s, "neuro", LEFT_PARESIS, day(3))])
     s = "r2j"
     add("C1M--in--paraesthesia-with-lung-cancer-24h", "C1M",
         "Paraesthesia 4 days ago, back pain for 12 days and a lung cancer: MSCC, whole-spine MRI within 24 hours.",

@@ -96,8 +96,12 @@ def _notes(a: Assessment, tier: str, k: Knowledge, now: datetime) -> list[str]:
     if tier == "C2" and a.cancer.high_risk is not None:
         notes.append(texts["highRiskCancer"].format(ref=a.cancer.high_risk.ref))
     if tier == "C2" and a.cancer.new_since_cancer:
-        when = a.cancer.earliest.iso_day() if a.cancer.earliest and not a.cancer.undated else "undated"
-        notes.append(texts["newSinceCancer"].format(date=when))
+        undated = a.cancer.undated or a.cancer.earliest is None or any(c.date is None for c in a.back_pain.conditions)
+        if undated:
+            notes.append(texts["newSinceUndatedCancer"])
+        else:
+            assert a.cancer.earliest is not None
+            notes.append(texts["newSinceCancer"].format(date=a.cancer.earliest.iso_day()))
     if tier == "C2" and a.back_pain.thoracic_or_neck is not None:
         notes.append(texts["thoracicOrNeckPain"].format(ref=a.back_pain.thoracic_or_neck.ref))
     if tier == "C3R":

@@ -24,6 +24,7 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "mriDone": frozenset({"date", "ref"}),
     "pregnancy": frozenset({"ref"}),
     "newSinceCancer": frozenset({"date"}),
+    "newSinceUndatedCancer": frozenset(),
     "mriPending": frozenset({"date", "ref", "region", "deadline"}),
     "mriPartial": frozenset({"date", "ref", "covered", "region"}),
     "highRiskCancer": frozenset({"ref"}),
