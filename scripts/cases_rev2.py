@@ -93,6 +93,12 @@ def define() -> list[Case]:
     add("C1--in--saddle-numbness-thoracic-pain-whole-spine", "C1",
         "Saddle numbness with thoracic back pain and no cancer: whole-spine MRI, not lumbosacral.",
         [patient(s, born_years_ago(50)), bp(s, 9, THORACIC), condition(s, "sad", SADDLE, day(1))])
+    s = "r2e0"
+    add("C1--out--chronic-urinary-retention-is-not-an-emergency-sign", None,
+        "Chronic retention of urine (236650000) recorded 3 days ago with back pain for 10 days: not an acute red"
+        " flag, no card.",
+        [patient(s, born_years_ago(70), "male"), bp(s, 10),
+         condition(s, "ret", cc(SCT, "236650000", "Chronic retention of urine (disorder)"), day(3))])
     s = "r2e"
     add("F4--in--retention-30-days", "C1",
         "Acute urinary retention first recorded 30 days ago is still recent: emergency card.",
