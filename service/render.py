@@ -18,7 +18,7 @@ from service.assessment import Assessment, decide
 from service.cdshooks.models import Card, Coding, Link, Source
 from service.knowledge import Knowledge
 from service.markdown import escape_markdown as md
-from service.orders import PlannedOrder, due_phrase, planned_orders, stable_uuid, suggestions
+from service.orders import PlannedOrder, due_phrase, mri_region, planned_orders, stable_uuid, suggestions, tier_mri
 from service.rules.base import Evidence
 
 MODIFIERS = ("F10",)  # findings that are never listed as flags (they change the orders, not the tier)
@@ -52,6 +52,7 @@ def _evidence_text(feature: str, ev: Evidence, k: Knowledge) -> str:
     values = {
         "what": md(_plain(ev.what)),
         "date": ev.date.iso_day() if ev.date else "no date",
+        "since": f"since {ev.date.iso_day()}" if ev.date else "undated",
         "observed": observed,
         "threshold": threshold,
         "measured": texts["measured"].format(observed=observed, threshold=threshold) if observed else "",
@@ -92,7 +93,14 @@ def could_change_tier(a: Assessment, feature: str, tier: str, k: Knowledge) -> b
     if finding.present:
         return False
     findings = {**a.findings, feature: dataclasses.replace(finding, present=True)}
-    return decide(dataclasses.replace(a, findings=findings), k.config.tiers) != tier
+    signs = k.config.red_flag_signs
+    what_if = dataclasses.replace(
+        a,
+        findings=findings,
+        strong=tuple(f for f in signs.strong if findings[f].present),
+        weak=tuple(f for f in signs.weak if findings[f].present),
+    )
+    return decide(what_if, k.config.tiers, k) != tier
 
 
 def _not_evaluated(a: Assessment, tier: str, k: Knowledge) -> str:
@@ -114,21 +122,54 @@ def _not_evaluated(a: Assessment, tier: str, k: Knowledge) -> str:
     return k.cards.texts["notEvaluated"].format(items="; ".join(items)) if items else ""
 
 
-def _notes(a: Assessment, tier: str, k: Knowledge) -> tuple[list[str], list[Evidence]]:
-    """Lines that change what is proposed (MRI already done, pregnancy, new since cancer) and their sources."""
+def _day(ev: Evidence) -> str:
+    return ev.date.iso_day() if ev.date else "no date"
+
+
+def _mri_notes(a: Assessment, tier: str, k: Knowledge, now: datetime) -> tuple[list[str], list[Evidence]]:
+    """Item 26 wording: done (review it), ordered but not done, or done for another region."""
+    texts, names, plan = k.cards.texts, k.cards.region_names, k.orders.plans.get(tier)
+    if plan is None or not plan.mri:
+        return [], []
+    verdict, region = tier_mri(a, tier, k, now), names[mri_region(a, tier)]
+    if verdict.suppressed_by is not None:
+        return [texts["mriDone"].format(date=_day(verdict.suppressed_by))], [verdict.suppressed_by]
+    notes, cited = [], []
+    if verdict.partial is not None:
+        covered = [names[r] for r in ("lumbar", "thoracic", "cervical") if r in verdict.partial.regions]
+        notes.append(
+            texts["mriPartial"].format(
+                date=_day(verdict.partial.evidence), covered=" and ".join(covered) or names["unspecified"],
+                region=region,
+            )
+        )
+        cited.append(verdict.partial.evidence)
+    if verdict.pending is not None:
+        deadline = due_phrase(plan.deadline_hours, k)
+        notes.append(texts["mriPending"].format(date=_day(verdict.pending), region=region, deadline=deadline))
+        cited.append(verdict.pending)
+    return notes, cited
+
+
+def _notes(a: Assessment, tier: str, k: Knowledge, now: datetime) -> tuple[list[str], list[Evidence]]:
+    """Lines that change what is proposed or why (MRI, pregnancy, cancer dates, C3R sign) and their sources."""
     texts, notes, cited = k.cards.texts, [], []
+    if tier == "C2" and a.cancer.high_risk is not None:
+        notes.append(texts["highRiskCancer"])
+        cited.append(a.cancer.high_risk)
     if tier == "C2" and a.cancer.new_since_cancer:
-        when = a.cancer.earliest.iso_day() if a.cancer.earliest and not a.cancer.undated else "undated"
-        notes.append(texts["newSinceCancer"].format(date=when))
-    mri = (
-        a.mri.within_critical
-        if tier == "C1"
-        else (a.mri.finding.evidence[0] if a.mri.finding.evidence else None)
-    )
-    if mri is not None and tier in ("C1", "C2", "C3"):
-        notes.append(texts["mriDone"].format(date=mri.date.iso_day() if mri.date else "no date"))
-        cited.append(mri)
-    if a.back_pain.pregnancy is not None and tier in ("C1", "C2", "C3"):
+        undated = a.cancer.undated or a.cancer.earliest is None or any(c.date is None for c in a.back_pain.conditions)
+        if undated or a.cancer.earliest is None:
+            notes.append(texts["newSinceUndatedCancer"])
+        else:
+            notes.append(texts["newSinceCancer"].format(date=a.cancer.earliest.iso_day()))
+    if tier == "C2" and a.back_pain.thoracic_or_neck is not None:
+        notes.append(texts["thoracicOrNeckPain"])
+        cited.append(a.back_pain.thoracic_or_neck)
+    mri_notes, mri_cited = _mri_notes(a, tier, k, now)
+    notes += mri_notes
+    cited += mri_cited
+    if a.back_pain.pregnancy is not None and tier in ("C1", "C1M", "C2", "C3"):
         notes.append(texts["pregnancy"])
         cited.append(a.back_pain.pregnancy)
     return notes, cited
@@ -178,14 +219,18 @@ def flag_count(a: Assessment, k: Knowledge) -> int:
     return len(flag_features(a, k))
 
 
-def render_detail(a: Assessment, tier: str, k: Knowledge) -> str:
-    orders = planned_orders(a, tier, k)
+def render_detail(a: Assessment, tier: str, k: Knowledge, now: datetime) -> str:
+    text = k.cards.tiers[tier]
+    orders = planned_orders(a, tier, k, now)
     features = flag_features(a, k)
-    notes, cited = _notes(a, tier, k)
+    notes, cited = _notes(a, tier, k, now)
+    questions = [k.cards.texts["questionsHeading"], *(_line(q, k) for q in text.questions)]
     blocks = [
         "\n".join([*_actions(a, tier, k, orders), *(_line(note, k) for note in notes)]),
+        "\n".join(questions) if text.questions else "",
         "\n".join([k.cards.texts["evidenceHeading"], *_evidence_lines(a, features, k)]) if features else "",
         _not_evaluated(a, tier, k),
+        text.closing or "",
         _sources([*(ev for f in features for ev in a.findings[f].evidence), *cited], k),
     ]
     return "\n\n".join(block for block in blocks if block)
@@ -194,10 +239,13 @@ def render_detail(a: Assessment, tier: str, k: Knowledge) -> str:
 def render_card(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str) -> Card:
     text = k.cards.tiers[tier]
     proposals = suggestions(a, tier, k, now, hook_instance)
+    links = list(text.links)
+    if a.has("F3"):
+        links += [link for link in text.cancer_links if link not in links]
     return Card(
         uuid=stable_uuid(hook_instance, tier),
         summary=text.summary,
-        detail=render_detail(a, tier, k),
+        detail=render_detail(a, tier, k, now),
         indicator=text.indicator,
         source=Source(label=k.cards.source.label, url=k.cards.source.url),
         suggestions=proposals,
@@ -207,6 +255,6 @@ def render_card(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_inst
             for r in k.cards.override_reasons
         ],
         links=[
-            Link(label=k.cards.links[name].label, url=k.cards.links[name].url, type="absolute") for name in text.links
+            Link(label=k.cards.links[name].label, url=k.cards.links[name].url, type="absolute") for name in links
         ],
     )

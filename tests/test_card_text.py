@@ -201,9 +201,10 @@ def label_hours(label: str) -> int:
 def test_every_suggestion_label_says_the_deadline_of_its_order(case: Case) -> None:
     card = run_case(case)[0].cards[0]
     for suggestion in card.suggestions:
-        [action] = suggestion.actions
-        end = datetime.fromisoformat(str((action.resource or {})["occurrencePeriod"]["end"]).replace("Z", "+00:00"))
-        assert end - case.as_of == timedelta(hours=label_hours(suggestion.label)), suggestion.label
+        for action in suggestion.actions:  # the blood tests are one suggestion with one order per test
+            end = str((action.resource or {})["occurrencePeriod"]["end"])
+            due = datetime.fromisoformat(end.replace("Z", "+00:00"))
+            assert due - case.as_of == timedelta(hours=label_hours(suggestion.label)), suggestion.label
         assert "(by " not in suggestion.label
 
 
@@ -231,4 +232,4 @@ def test_c2_and_c3_differ_at_a_glance() -> None:
     c2, c3 = k.cards.tiers["C2"], k.cards.tiers["C3"]
     assert c2.summary.split(":")[0] != c3.summary.split(":")[0]
     assert c2.actions[0].text.split(":")[0] != c3.actions[0].text.split(":")[0]
-    assert "cancer history" in c2.summary.lower() and "without a cancer history" in c3.summary.lower()
+    assert c2.summary.lower().startswith("cancer history") and "no cancer history" in c3.summary.lower()

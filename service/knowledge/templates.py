@@ -19,7 +19,7 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "actionLine": frozenset({"text"}),
     "evidenceHeading": frozenset(),
     "evidenceLine": frozenset({"label", "evidence"}),
-    "evidence": frozenset({"what", "date", "measured", "fromText", "observed", "threshold"}),
+    "evidence": frozenset({"what", "date", "since", "measured", "fromText", "observed", "threshold"}),
     "measured": frozenset({"observed", "threshold"}),
     "fromText": frozenset({"match"}),
     "notEvaluated": frozenset({"items"}),
@@ -29,6 +29,12 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "mriDone": frozenset({"date"}),
     "pregnancy": frozenset(),
     "newSinceCancer": frozenset({"date"}),
+    "newSinceUndatedCancer": frozenset(),
+    "mriPending": frozenset({"date", "region", "deadline"}),
+    "mriPartial": frozenset({"date", "covered", "region"}),
+    "highRiskCancer": frozenset(),
+    "thoracicOrNeckPain": frozenset(),
+    "questionsHeading": frozenset(),
 }
 REASON_PLACEHOLDERS = frozenset({"what", "days"})
 # Tier action lines: always-available values, and those a line may use only under its ``when`` condition.
@@ -41,6 +47,7 @@ CONDITIONS = frozenset({"cancer", "noCancer", "imaging", "noImaging", "referral"
 SUGGESTION_PLACEHOLDERS = frozenset({"label", "due", "deadline"})
 DEADLINE_PHRASES = {"hour": frozenset(), "hours": frozenset({"n"}), "days": frozenset({"n"}),
                     "week": frozenset(), "weeks": frozenset({"n"})}
+REGION_KEYS = frozenset({"whole", "lumbar", "thoracic"})
 
 
 class _Model(BaseModel):
@@ -75,6 +82,9 @@ class TierText(_Model):
     indicator: str
     summary: str
     actions: tuple[ActionLine, ...] = ()
+    questions: tuple[str, ...] = ()
+    closing: str | None = None
+    cancer_links: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
 
     @property
@@ -100,6 +110,8 @@ class CardTexts(_Model):
     reasons: dict[str, str]
     deadline_phrases: dict[str, str]
     suggestion_labels: dict[str, str]
+    region_names: dict[str, str]
+    sign_names: dict[str, str]
 
 
 class OrderSpec(_Model):
@@ -108,17 +120,29 @@ class OrderSpec(_Model):
     codings: tuple[CodingSpec, ...]
 
 
-class PlanSpec(_Model):
-    imaging_priority: str
-    referral_priority: str
+class LabPlan(_Model):
+    """Revision 2 item 28: the blood tests of a tier, all in one suggestion."""
+
+    priority: str
     deadline_hours: int
+    tests: tuple[str, ...]
+    conditional: dict[str, tuple[str, ...]] = {}
+
+
+class PlanSpec(_Model):
+    imaging_priority: str = "routine"
+    referral_priority: str = "routine"
+    deadline_hours: int = 24
+    referral_deadline_hours: int | None = None
     order_deadline_hours: dict[str, int] = Field(default_factory=dict)
-    mri: dict[str, str]
-    pregnancy_mri: dict[str, str]
-    ct: dict[str, str]
+    mri: dict[str, str] = {}
+    pregnancy_mri: dict[str, str] = {}
+    ct: dict[str, str] = {}
+    ct_recommended: bool = True
     site_referral: str | None = None
     referrals: tuple[str, ...] = ()
     cancer_referrals: tuple[str, ...] = ()
+    labs: LabPlan | None = None
 
 
 class OrderCatalog(_Model):
@@ -164,7 +188,8 @@ def check_cards(cards: CardTexts, where: str) -> None:
                 raise KnowledgeError(f"{where}: tiers.{tier} action has unknown condition {line.when!r}")
             allowed = ACTION_PLACEHOLDERS | CONDITIONAL_PLACEHOLDERS.get(line.when or "", frozenset())
             _check(f"{where} tiers.{tier}.actions", [line.text], allowed)
-        for link in text.links:
+        _check(f"{where} tiers.{tier}", [*text.questions, text.closing or ""], ACTION_PLACEHOLDERS)
+        for link in (*text.links, *text.cancer_links):
             if link not in cards.links:
                 raise KnowledgeError(f"{where}: tiers.{tier} links to unknown guideline {link!r}")
 
@@ -183,9 +208,15 @@ def check_orders(orders: OrderCatalog, site_choices: Mapping[str, str], where: s
             *plan.ct.values(),
             *plan.referrals,
             *plan.cancer_referrals,
+            *(plan.labs.tests if plan.labs else ()),
+            *(name for names in (plan.labs.conditional.values() if plan.labs else ()) for name in names),
         ]
         if plan.site_referral:
             names.append(site_choices[plan.site_referral])
         for name in names:
             if name not in orders.orders:
                 raise KnowledgeError(f"{where}: plan {tier} names unknown order {name!r}")
+        for region_map in (plan.mri, plan.pregnancy_mri, plan.ct):
+            unknown_regions = sorted(set(region_map) - REGION_KEYS)
+            if unknown_regions:
+                raise KnowledgeError(f"{where}: plan {tier} has unknown regions {unknown_regions}")
