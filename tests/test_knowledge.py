@@ -32,7 +32,7 @@ def edit(path: Path, change: callable) -> None:  # type: ignore[valid-type]
 
 def test_shipped_knowledge_loads() -> None:
     k = knowledge()
-    assert k.config.tiers == {"C1": True, "C2": True, "C3": True, "C4": True, "C5": False}
+    assert k.config.tiers == {"C1": True, "C1M": True, "C2": True, "C3": True, "C3R": True, "C4": True, "C5": False}
     assert k.config.persistence_days == 42 and k.config.weight_loss.percent == 5.0
 
 
