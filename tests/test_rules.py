@@ -29,7 +29,7 @@ from tests.support.records import run
 
 LBP = cc(ICD, "M54.50", "Low back pain, unspecified")
 NIGHT = cc(SCT, "279039007", "Low back pain (finding)")
-C5_ON = {"tiers": {"C1": True, "C2": True, "C3": True, "C4": True, "C5": True}}
+C5_ON = {"tiers": {"C1": True, "C1M": True, "C2": True, "C3": True, "C3R": True, "C4": True, "C5": True}}
 
 
 def base(s: str, onset: int = 20, age: int = 55) -> list[dict]:
@@ -61,8 +61,9 @@ def test_weight_baseline_must_be_30_to_365_days_before_the_latest() -> None:
     assert "F5" not in run("w", res).flags  # the 100 kg inside the window is only 17 days before the latest
 
 
-@pytest.mark.parametrize(("deficit_days", "tier"), [(30, "C1"), (31, None)])
+@pytest.mark.parametrize(("deficit_days", "tier"), [(30, "C1"), (31, "C3")])
 def test_neurological_deficit_counts_for_30_days(deficit_days: int, tier: str | None) -> None:
+    """Revision 2 item 23: an emergency sign older than 30 days is a persisting deficit (strong C3 sign)."""
     res = [
         *base("n", onset=60),
         condition("n", "d", cc(SCT, "449813001", "Numbness of saddle area (finding)"), day(deficit_days)),
@@ -75,7 +76,7 @@ def test_low_specificity_weakness_needs_to_follow_the_back_pain() -> None:
     before = [*base("l", onset=10), condition("l", "d", weak, day(12))]
     after = [*base("l", onset=10), condition("l", "d", weak, day(8))]
     assert run("l", before).tier is None
-    assert run("l", after).tier == "C1"
+    assert run("l", after).tier == "C3"  # a neurological symptom without cancer: strong C3 sign (item 23)
 
 
 @pytest.mark.parametrize(("started", "fires"), [(27, False), (28, True), (180, True), (181, False)])
@@ -118,7 +119,7 @@ MRI = cc(LOINC, "30854-4", "MR Cervical and thoracic and lumbar spine WO contras
 def _c1(s: str) -> list[dict]:
     return [
         *base(s, onset=10),
-        condition(s, "d", cc(SCT, "102568007", "Paresis of lower extremity (finding)"), day(1)),
+        condition(s, "d", cc(SCT, "23042008", "Spinal paraparesis (finding)"), day(1)),
     ]
 
 
@@ -213,12 +214,17 @@ def test_unreadable_resource_is_skipped_and_counted_not_fatal() -> None:
     assert result.tier is None
 
 
-def test_missing_prefetch_keys_are_reported_as_not_evaluated() -> None:
-    res = [*base("x"), symptom("x", "r", instant(1), NIGHT, at_rest=True)]
-    result = run("x", res, unavailable=frozenset({"medicationRequests", "imagingStudies"}))
+def test_missing_prefetch_keys_are_reported_as_not_evaluated_when_they_could_change_the_tier() -> None:
+    res = [
+        patient("x", born_years_ago(55)),
+        condition("x", "bp", LBP, day(20), note="Pain wakes her at night."),
+    ]
+    result = run("x", res, unavailable=frozenset({"observations", "medicationRequests", "imagingStudies"}))
+    assert result.tier == "C3"
     detail = result.cards[0].detail or ""
-    assert "the EHR did not provide medicationRequests" in detail
-    assert "the EHR did not provide imagingStudies" in detail
+    assert "the EHR did not provide observations" in detail  # a deficit there would make it C1
+    assert "medicationRequests" not in detail  # escalating analgesia would still be C3
+    assert "imagingStudies" not in detail  # a recent MRI changes the orders, not the tier
 
 
 def test_uuids_are_deterministic_per_hook_instance() -> None:
