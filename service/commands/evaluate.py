@@ -20,9 +20,9 @@ from rich.table import Table
 from service.assessment import assess
 from service.cdshooks.models import HookRequest, HookResponse, dump_clean
 from service.clock import frozen_clock, system_clock
-from service.commands.bundle_prefetch import prefetch_from_bundle
+from service.commands.bundle_prefetch import prefetch_from_bundle, resolve_references
 from service.commands.card_view import evidence_table, show
-from service.commands.load_fixtures import bundle_resources
+from service.commands.load_fixtures import read_bundle
 from service.engine import Evaluation, evaluate
 from service.errors import ServiceError
 from service.facts import build_facts
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _request(args: argparse.Namespace, settings: Settings) -> HookRequest:
     body: dict[str, Any] = {"hook": "patient-view", "hookInstance": "cli-evaluate"}
     if args.bundle is not None:
-        resources = bundle_resources(args.bundle)
+        resources = resolve_references(read_bundle(args.bundle))
         patient_id = args.patient or next((r["id"] for r in resources if r.get("resourceType") == "Patient"), None)
         if not patient_id:
             raise ValueError("the Bundle has no Patient; name one with --patient")
