@@ -106,7 +106,9 @@ def vendor_prefetch(
     for r in resources:
         key = KEYS.get(r["resourceType"])
         if key is not None:
-            entries[key].append({"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}})
+            entries[key].append(
+                {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+            )
     for key, items in (include or {}).items():
         entries[key] += [
             {"fullUrl": f"{base}/Medication/{m['id']}", "resource": m, "search": {"mode": "include"}} for m in items
@@ -141,8 +143,9 @@ def define() -> list[Case]:
 
     # Epic-like: medicationReference everywhere, Medications included, informational outcomes in searchsets.
     s = "epic1"
-    ibu, tram = medication(s, "m-ibu", "206905", "Ibuprofen 400 MG Oral Tablet [Ibu]"), medication(
-        s, "m-tram", "835603", "tramadol hydrochloride 50 MG Oral Tablet"
+    ibu, tram = (
+        medication(s, "m-ibu", "206905", "Ibuprofen 400 MG Oral Tablet [Ibu]"),
+        medication(s, "m-tram", "835603", "tramadol hydrochloride 50 MG Oral Tablet"),
     )
     res = [
         patient(s, born_years_ago(47), "male"),
@@ -174,7 +177,11 @@ def define() -> list[Case]:
     s = "medi1"
     paracetamol = med_by_reference(s, "mr1", day(60), "#apap", "Acetaminophen 325 MG Oral Tablet")
     paracetamol["contained"] = [
-        {"resourceType": "Medication", "id": "apap", "code": cc(RX, "209387", "Acetaminophen 325 MG Oral Tablet [Tylenol]")}
+        {
+            "resourceType": "Medication",
+            "id": "apap",
+            "code": cc(RX, "209387", "Acetaminophen 325 MG Oral Tablet [Tylenol]"),
+        }
     ]
     res = [
         patient(s, born_years_ago(58)),
@@ -225,7 +232,11 @@ def define() -> list[Case]:
     other_patient = patient("wrong1x", born_years_ago(70))
     prefetch = vendor_prefetch("https://ehr.example.org/fhir", [*mine, *theirs])
     prefetch["conditions"]["entry"].append(
-        {"fullUrl": "urn:uuid:7a1e0c52-5d7c-4a43-9d27-0a3c1f000001", "resource": other_patient, "search": {"mode": "include"}}
+        {
+            "fullUrl": "urn:uuid:7a1e0c52-5d7c-4a43-9d27-0a3c1f000001",
+            "resource": other_patient,
+            "search": {"mode": "include"},
+        }
     )
     add(
         "C1--out--another-patients-deficit-in-the-prefetch",
@@ -246,10 +257,18 @@ def define() -> list[Case]:
     ]
     prefetch = vendor_prefetch("https://ehr.example.org/fhir", res)
     sent = prefetch["conditions"]["entry"]
-    sent[0]["resource"] = {**copy.deepcopy(res[1]), "subject": {"reference": f"https://ehr.example.org/fhir/Patient/{s}-pat"}}
+    sent[0]["resource"] = {
+        **copy.deepcopy(res[1]),
+        "subject": {"reference": f"https://ehr.example.org/fhir/Patient/{s}-pat"},
+    }
     sent[1]["resource"] = {**copy.deepcopy(res[2]), "subject": {"reference": f"Patient/{s}-pat/_history/4"}}
-    sent[2]["resource"] = {**copy.deepcopy(res[3]), "subject": {"reference": "urn:uuid:3b8f2a10-9c1d-4e5f-8a7b-6c5d4e3f2a10"}}
-    sent.append({"fullUrl": "urn:uuid:3b8f2a10-9c1d-4e5f-8a7b-6c5d4e3f2a10", "resource": res[0], "search": {"mode": "include"}})
+    sent[2]["resource"] = {
+        **copy.deepcopy(res[3]),
+        "subject": {"reference": "urn:uuid:3b8f2a10-9c1d-4e5f-8a7b-6c5d4e3f2a10"},
+    }
+    sent.append(
+        {"fullUrl": "urn:uuid:3b8f2a10-9c1d-4e5f-8a7b-6c5d4e3f2a10", "resource": res[0], "search": {"mode": "include"}}
+    )
     add(
         "C1--in--patient-named-by-url-version-and-urn-uuid",
         "C1",
@@ -279,8 +298,9 @@ def define() -> list[Case]:
 
     # The Medication sits in another key's searchset; a MedicationStatement refers to it too.
     s = "elsew"
-    ibu, tram = medication(s, "m-ibu", "206905", "Ibuprofen 400 MG Oral Tablet [Ibu]"), medication(
-        s, "m-tram", "835603", "tramadol hydrochloride 50 MG Oral Tablet"
+    ibu, tram = (
+        medication(s, "m-ibu", "206905", "Ibuprofen 400 MG Oral Tablet [Ibu]"),
+        medication(s, "m-tram", "835603", "tramadol hydrochloride 50 MG Oral Tablet"),
     )
     res = [
         patient(s, born_years_ago(45)),
@@ -342,4 +362,3 @@ def define() -> list[Case]:
         res,
     )
     return c
-

@@ -73,5 +73,9 @@ async def test_E5_E11_same_card_with_full_partial_or_no_prefetch(case: Case, fix
         assert response == responses["full"], label
     searches = {k for k, item in knowledge.service.prefetch.items() if "?" in item.query}
     searched_many = any(len(v) > 1 for k, v in case.record(knowledge.service).resources.items() if k in searches)
-    paged = any("_offset=" in e["url"] for e in fixture_server.request_log())
+    log = fixture_server.request_log()
+    paged = any("_offset=" in e["url"] for e in log)
+    on_server = {f"/fhir/Medication/{r['id']}" for r in case.resources() if r["resourceType"] == "Medication"}
+    reads = {e["url"] for e in log if e["url"].startswith("/fhir/Medication/")}
+    assert not reads & on_server, "Medications on the server come included in the search, never read one by one"
     assert paged == searched_many, "every search with two or more results should have been paged"

@@ -46,10 +46,17 @@ def foreign_forms(pid: str) -> list[dict[str, Any] | None]:
 def with_foreign(case: Case, donor: Case, prefetch: dict[str, Any]) -> dict[str, Any]:
     """``prefetch`` plus every resource of ``donor`` under a new id, naming the donor in turn in each form."""
     out = copy.deepcopy(prefetch)
-    by_type = {"Condition": "conditions", "Observation": "observations", "MedicationRequest": "medicationRequests",
-               "MedicationStatement": "medicationStatements", "Procedure": "procedures",
-               "ServiceRequest": "serviceRequests", "DiagnosticReport": "diagnosticReports",
-               "CarePlan": "carePlans", "ImagingStudy": "imagingStudies"}
+    by_type = {
+        "Condition": "conditions",
+        "Observation": "observations",
+        "MedicationRequest": "medicationRequests",
+        "MedicationStatement": "medicationStatements",
+        "Procedure": "procedures",
+        "ServiceRequest": "serviceRequests",
+        "DiagnosticReport": "diagnosticReports",
+        "CarePlan": "carePlans",
+        "ImagingStudy": "imagingStudies",
+    }
     forms = foreign_forms(donor.patient_id)
     for n, resource in enumerate(donor.resources()):
         key = by_type.get(resource["resourceType"])
@@ -68,8 +75,11 @@ def with_foreign(case: Case, donor: Case, prefetch: dict[str, Any]) -> dict[str,
     # The urn:uuid form resolves, in the Bundle, to the donor patient: still another patient.
     donor_patient = next(r for r in donor.resources() if r["resourceType"] == "Patient")
     out["conditions"].setdefault("entry", []).append(
-        {"fullUrl": "urn:uuid:5e0d7c1a-0000-4000-8000-00000000f0e1", "resource": donor_patient,
-         "search": {"mode": "include"}}
+        {
+            "fullUrl": "urn:uuid:5e0d7c1a-0000-4000-8000-00000000f0e1",
+            "resource": donor_patient,
+            "search": {"mode": "include"},
+        }
     )
     return out
 
@@ -111,8 +121,12 @@ def test_foreign_resources_are_counted_and_logged_with_counts_only(
     body = hook_request("p-ctx")
     mine = {"resourceType": "Condition", "id": "mine-1", "subject": {"reference": "Patient/p-ctx"}}
     theirs = [
-        {"resourceType": "Condition", "id": "theirs-1", "subject": {"reference": "Patient/p-other"},
-         "code": {"text": "cauda equina syndrome"}},
+        {
+            "resourceType": "Condition",
+            "id": "theirs-1",
+            "subject": {"reference": "Patient/p-other"},
+            "code": {"text": "cauda equina syndrome"},
+        },
         {"resourceType": "Condition", "id": "theirs-2", "code": {"text": "metastatic breast cancer"}},
     ]
     body["prefetch"]["conditions"]["entry"] = [{"resource": r} for r in [mine, *theirs]]
@@ -121,12 +135,16 @@ def test_foreign_resources_are_counted_and_logged_with_counts_only(
         assert client.post(SERVICE_URL, json=body).status_code == 200
         after = scrape(client)
     name = "backpain_cds_foreign_resources_dropped_total"
-    assert value(after, name, resource="Condition", reason=OTHER_PATIENT) - value(
-        before, name, resource="Condition", reason=OTHER_PATIENT
-    ) == 1
-    assert value(after, name, resource="Condition", reason=UNNAMED) - value(
-        before, name, resource="Condition", reason=UNNAMED
-    ) == 1
+    assert (
+        value(after, name, resource="Condition", reason=OTHER_PATIENT)
+        - value(before, name, resource="Condition", reason=OTHER_PATIENT)
+        == 1
+    )
+    assert (
+        value(after, name, resource="Condition", reason=UNNAMED)
+        - value(before, name, resource="Condition", reason=UNNAMED)
+        == 1
+    )
     out, err = capfd.readouterr()
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     dropped = [line for line in lines if line.get("event") == "patient.foreign_resources_dropped"]

@@ -27,7 +27,10 @@ MEDICATION = {"resourceType": "Medication", "id": "m1", "code": {"text": "ibupro
 
 def outcome(*severities: str, mode: str | None = "outcome") -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "resource": {"resourceType": "OperationOutcome", "issue": [{"severity": s, "code": "processing"} for s in severities]}
+        "resource": {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": s, "code": "processing"} for s in severities],
+        }
     }
     if mode:
         entry["search"] = {"mode": mode}
@@ -42,7 +45,10 @@ MATCH = {"resource": CONDITION, "search": {"mode": "match"}}
 SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]] | None]] = {
     "information-only-epic-empty-result": (searchset(outcome("information")), []),
     "warning-beside-resources": (searchset(MATCH, outcome("warning")), [CONDITION]),
-    "information-without-search-mode": (searchset({"resource": CONDITION}, outcome("information", mode=None)), [CONDITION]),
+    "information-without-search-mode": (
+        searchset({"resource": CONDITION}, outcome("information", mode=None)),
+        [CONDITION],
+    ),
     "outcome-with-no-issues": (searchset(MATCH, {"resource": {"resourceType": "OperationOutcome"}}), [CONDITION]),
     "included-medication-is-not-a-match": (
         searchset(MATCH, {"resource": MEDICATION, "search": {"mode": "include"}}),
