@@ -101,20 +101,32 @@ async def _run_all(
 
 
 def _resolve_keys(
-    prefetch: dict[str, object] | None, spec: ServiceSpec, patient_id: str
-) -> tuple[dict[str, list[Resource]], dict[str, Prefetched]]:
-    """Keys the prefetch satisfies, and the others (with what the prefetch gave, e.g. a first page)."""
+    prefetch: dict[str, object] | None, spec: ServiceSpec, patient_id: str, index: MedicationIndex
+) -> tuple[dict[str, list[Resource]], dict[str, Prefetched], PatientIdentity]:
+    """Keys the prefetch satisfies, the others (with what the prefetch gave, e.g. a first page), and who
+    the patient is: Medications and fullUrl'd Patients of every prefetch Bundle go to ``index`` and the
+    identity's aliases (one pass over each Bundle; values under keys we did not ask for are read too)."""
     resources: dict[str, list[Resource]] = {}
     pending: dict[str, Prefetched] = {}
+    patients: list[tuple[str, Resource]] = []
     for key, item in spec.prefetch.items():
         got = resolve_prefetch(prefetch, key, item.resource_type)
+        for full_url, medication in got.medications:
+            index.add(medication, full_url)
+        patients += got.patients
         if item.resource_type == "Patient" and got.resources and not _is_context_patient(got.resources, patient_id):
             got = UNSATISFIED  # another patient's record sent for this chart: fetch the right one
         if got.complete and got.resources is not None:
             resources[key] = got.resources
         else:
             pending[key] = got
-    return resources, pending
+    others = [v for k, v in (prefetch or {}).items() if k not in spec.prefetch]
+    if others:
+        index.add_bundles(others)
+    identity = PatientIdentity.from_patients(patient_id, patients)
+    if others:
+        identity = PatientIdentity(patient_id, identity.aliases | PatientIdentity.of(patient_id, others).aliases)
+    return resources, pending, identity
 
 
 def _split_medications(items: list[Resource], resource_type: str, index: MedicationIndex) -> list[Resource]:
@@ -176,10 +188,8 @@ def record_from_prefetch(
     Raises:
         RequiredDataUnavailable: a required key is not satisfied by the prefetch.
     """
-    identity = PatientIdentity.of(patient_id, (prefetch or {}).values())
     index = MedicationIndex()
-    index.add_bundles((prefetch or {}).values())
-    resources, pending = _resolve_keys(prefetch, spec, patient_id)
+    resources, pending, identity = _resolve_keys(prefetch, spec, patient_id, index)
     failures = dict.fromkeys(pending, "not in the prefetch")
     _required_check(spec, failures, hook_instance)
     own = _own_resources(identity, resources)
@@ -217,11 +227,8 @@ async def gather(
     """
     started = time.perf_counter()
     patient_id = request.context.patient_id
-    values = (request.prefetch or {}).values()
-    identity = PatientIdentity.of(patient_id, values)
     index = MedicationIndex()
-    index.add_bundles(values)
-    resources, pending = _resolve_keys(request.prefetch, spec, patient_id)
+    resources, pending, identity = _resolve_keys(request.prefetch, spec, patient_id, index)
     failures: dict[str, str] = {}
     server: FhirServer | None = None
     if pending:

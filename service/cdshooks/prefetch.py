@@ -22,10 +22,14 @@ class Prefetched:
     """``resources`` is ``None`` when the value does not satisfy the template.
 
     ``next_url`` is set when the client paginated the prefetch: the resources are the first page only.
+    ``medications`` and ``patients`` are the Medications and fullUrl'd Patients the Bundle also carried
+    (to resolve ``medicationReference`` and ``urn:uuid`` subjects), read in the same pass.
     """
 
     resources: list[Resource] | None
     next_url: str | None = None
+    medications: tuple[tuple[str | None, Resource], ...] = ()
+    patients: tuple[tuple[str, Resource], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -52,4 +56,4 @@ def resolve_prefetch(prefetch: Mapping[str, Any] | None, key: str, resource_type
     page = read_page(value, resource_type)
     if page is None:
         return UNSATISFIED
-    return Prefetched(page.resources, page.next_url)
+    return Prefetched(page.resources, page.next_url, tuple(page.medications), tuple(page.patients))

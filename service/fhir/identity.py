@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from service.record import Resource
@@ -71,6 +72,18 @@ class PatientIdentity:
                 aliases |= bundle_aliases(value, patient_id)
         return cls(patient_id, frozenset(a for a in aliases if a.startswith("urn:uuid:")))
 
+    @classmethod
+    def from_patients(cls, patient_id: str, patients: Iterable[tuple[str, Mapping[str, Any]]]) -> PatientIdentity:
+        """Aliases from (fullUrl, Patient) pairs a Bundle carried, e.g. :attr:`Prefetched.patients`."""
+        return cls(
+            patient_id,
+            frozenset(u for u, p in patients if p.get("id") == patient_id and u.startswith("urn:uuid:")),
+        )
+
+    @cached_property
+    def _plain(self) -> str:
+        return f"Patient/{self.patient_id}"
+
     def names_patient(self, reference: str) -> bool:
         if reference in self.aliases:
             return True
@@ -82,6 +95,9 @@ class PatientIdentity:
         """``None`` when ``resource`` is the context patient's, else the reason it is not."""
         if resource.get("resourceType") == "Patient":
             return None if resource.get("id") == self.patient_id else OTHER_PATIENT
+        subject = resource.get("subject")
+        if type(subject) is dict and subject.get("reference") == self._plain:
+            return None  # the common case, without parsing
         for name in ("subject", "patient"):
             if name in resource:
                 ref = literal_reference(resource[name])
@@ -96,9 +112,18 @@ class PatientIdentity:
         """The resources per key that are the context patient's, and (resourceType, reason) counts of the rest."""
         kept: dict[str, list[Resource]] = {}
         dropped: Counter[tuple[str, str]] = Counter()
+        plain = self._plain
         for key, items in resources.items():
             mine: list[Resource] = []
             for resource in items:
+                subject = resource.get("subject")  # inlined common case of verdict(): this runs per resource
+                if (
+                    type(subject) is dict
+                    and subject.get("reference") == plain
+                    and resource.get("resourceType") != "Patient"
+                ):
+                    mine.append(resource)
+                    continue
                 reason = self.verdict(resource)
                 if reason is None:
                     mine.append(resource)

@@ -22,11 +22,13 @@ NOT_MATCHES = frozenset({"include", "outcome"})
 
 @dataclass(frozen=True)
 class Page:
-    """The matches of one page, the Medications it carried (with their fullUrl, if any) and its next link."""
+    """The matches of one page, the Medications it carried (with their fullUrl, if any), the Patients it
+    carried under a fullUrl (what a ``urn:uuid`` reference may resolve to) and its next link."""
 
     resources: list[Resource]
     medications: list[tuple[str | None, Resource]] = field(default_factory=list)
     next_url: str | None = None
+    patients: list[tuple[str, Resource]] = field(default_factory=list)
 
 
 def is_error_outcome(outcome: Mapping[str, Any]) -> bool:
@@ -48,24 +50,30 @@ def next_link(bundle: Mapping[str, Any]) -> str | None:
 
 
 def read_page(bundle: Mapping[str, Any], resource_type: str) -> Page | None:
-    """The page's ``resource_type`` matches and Medications; ``None`` when an error outcome voids it."""
+    """The page's ``resource_type`` matches and Medications; ``None`` when an error outcome voids it.
+
+    One pass over the entries, the common one (a match without ``search`` or in mode ``match``) first:
+    this runs for every resource of every request.
+    """
     found: list[Resource] = []
     medications: list[tuple[str | None, Resource]] = []
+    patients: list[tuple[str, Resource]] = []
     entries = bundle.get("entry")
-    for entry in entries if isinstance(entries, list) else ():
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
+    for entry in entries if type(entries) is list else ():
+        resource = entry.get("resource") if type(entry) is dict else None
+        if type(resource) is not dict:
             continue
         kind = resource.get("resourceType")
-        if kind == "OperationOutcome":
+        if kind == resource_type:
+            search = entry.get("search")
+            if search is None or (type(search) is dict and search.get("mode") not in NOT_MATCHES):
+                found.append(resource)
+        elif kind == "OperationOutcome":
             if is_error_outcome(resource):
                 return None
-            continue
-        if kind == "Medication":
+        elif kind == "Medication":
             full_url = entry.get("fullUrl")
-            medications.append((full_url if isinstance(full_url, str) else None, resource))
-        search = entry.get("search")
-        mode = search.get("mode") if isinstance(search, dict) else None
-        if kind == resource_type and mode not in NOT_MATCHES:
-            found.append(resource)
-    return Page(found, medications, next_link(bundle))
+            medications.append((full_url if type(full_url) is str else None, resource))
+        elif kind == "Patient" and type(entry.get("fullUrl")) is str:
+            patients.append((entry["fullUrl"], resource))
+    return Page(found, medications, next_link(bundle), patients)
