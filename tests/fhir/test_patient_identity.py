@@ -14,14 +14,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from service.cdshooks.models import HookResponse, dump_clean
+from service.cdshooks.models import HookRequest, HookResponse, dump_clean
 from service.engine import evaluate
 from service.errors import RequiredDataUnavailable
+from service.fhir.client import FhirClient
 from service.fhir.identity import OTHER_PATIENT, UNNAMED, PatientIdentity, target
 from service.fixtures_catalog import Case, list_cases
-from service.gather import record_from_prefetch
+from service.gather import gather, record_from_prefetch
+from tests.fhir.builders import SPEC, hook_body, settings
 from tests.support.app import SERVICE_URL, client_for, hook_request, settings_for
 from tests.support.engine import knowledge_for
 from tests.test_metrics import scrape, value
@@ -190,3 +193,16 @@ def test_aliases_come_only_from_bundle_entries_that_are_the_context_patient() ->
     }
     assert PatientIdentity.of("p1", [bundle, None, "x"]).aliases == {"urn:uuid:aaaa"}
     assert target("https://x.org/fhir/Medication/m1/_history/2") == ("Medication", "m1")
+
+
+@pytest.mark.integration
+async def test_a_patient_prefetch_of_another_patient_is_fetched_from_the_fhir_server(fhir_server) -> None:
+    await fhir_server.load([{"resourceType": "Patient", "id": "ident-ctx", "birthDate": "1950-01-01"}])
+    fhir_server.clear_log()
+    prefetch: dict[str, Any] = dict.fromkeys(SPEC.prefetch)
+    prefetch["patient"] = {"resourceType": "Patient", "id": "ident-other", "birthDate": "2001-01-01"}
+    body = hook_body("ident-ctx", fhir_server=fhir_server.base_url, prefetch=prefetch)
+    async with httpx.AsyncClient(timeout=5) as http:
+        record = await gather(HookRequest.model_validate(body), SPEC, settings(), FhirClient(http))
+    assert [e["url"] for e in fhir_server.request_log()] == ["/fhir/Patient/ident-ctx"]
+    assert [(p["id"], p["birthDate"]) for p in record.of("patient")] == [("ident-ctx", "1950-01-01")]
