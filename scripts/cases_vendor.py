@@ -173,7 +173,9 @@ def define() -> list[Case]:
         ),
     )
 
-    # Meditech-like: weights in grams, year-only onsets, the drug as a contained Medication.
+    # Meditech-like: weights in grams, year-only dates (birth date, an old episode's onset and abatement), the
+    # drug as a contained Medication. Partial dates are not moved by load-fixtures' date shift, so they are
+    # put where the shift cannot change a flag.
     s = "medi1"
     paracetamol = med_by_reference(s, "mr1", day(60), "#apap", "Acetaminophen 325 MG Oral Tablet")
     paracetamol["contained"] = [
@@ -184,17 +186,18 @@ def define() -> list[Case]:
         }
     ]
     res = [
-        patient(s, born_years_ago(58)),
-        condition(s, "bp", LBP, "2026", recorded=day(70)),
+        {**patient(s, born_years_ago(58)), "birthDate": "1968"},
+        condition(s, "bp", LBP, day(73), recorded=day(70)),
+        condition(s, "bp-old", LBP, "2019", clinical="resolved", abatement="2020", recorded="2019"),
         grams(s, "w1", instant(200), 90000),
         grams(s, "w2", instant(5), 84500),
         paracetamol,
     ]
     add(
-        "F5--in--meditech-grams-year-onset-contained-medication",
+        "F5--in--meditech-grams-year-only-dates-contained-medication",
         "C3",
-        "Meditech-like: weights of 90000 g and 84500 g (6.1 % loss), back pain with onset '2026' only, and "
-        "paracetamol for 60 days as a contained Medication.",
+        "Meditech-like: weights of 90000 g and 84500 g (6.1 % loss), back pain for 73 days after an episode "
+        "of 2019-2020 given by years only, birth year only, paracetamol as a contained Medication.",
         res,
         vendor_prefetch("https://ehr.example.org/v1/fhir", res),
     )
