@@ -66,7 +66,7 @@ def read_page(bundle: Mapping[str, Any], resource_type: str) -> Page | None:
         kind = resource.get("resourceType")
         if kind == resource_type:
             search = entry.get("search")
-            if search is None or (type(search) is dict and search.get("mode") not in NOT_MATCHES):
+            if type(search) is not dict or search.get("mode") not in NOT_MATCHES:  # garbage search: a match
                 found.append(resource)
         elif kind == "OperationOutcome":
             if is_error_outcome(resource):

@@ -54,6 +54,7 @@ SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]] | None]] = {
         searchset(MATCH, {"resource": MEDICATION, "search": {"mode": "include"}}),
         [CONDITION],
     ),
+    "garbage-search-element-keeps-the-match": (searchset({"resource": CONDITION, "search": "match"}), [CONDITION]),
     "error-outcome": (searchset(MATCH, outcome("error")), None),
     "fatal-among-information": (searchset(MATCH, outcome("information", "fatal")), None),
     "error-outcome-without-search-mode": (searchset(MATCH, outcome("error", mode=None)), None),
