@@ -246,7 +246,7 @@ async def gather(
                 resources[key] = _split_medications(items, types[key], index)
     _required_check(spec, failures, request.hook_instance)
     own = _own_resources(identity, resources)
-    wanted = to_read(_medication_users(spec, own), index)
+    wanted = to_read(_medication_users(spec, own), index, request.fhir_server)
     if wanted and client is not None:
         try:
             server = server or fhir_server_for(request, settings)

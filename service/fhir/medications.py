@@ -73,12 +73,19 @@ def _contained(resource: Mapping[str, Any], reference: str) -> Resource | None:
     return None
 
 
-def to_read(resources: Iterable[Mapping[str, Any]], index: MedicationIndex) -> list[str]:
-    """Ids of the Medications that neither the resource nor the request's Bundles hold (to read from the server)."""
+def to_read(resources: Iterable[Mapping[str, Any]], index: MedicationIndex, base_url: str | None = None) -> list[str]:
+    """Ids of the Medications that neither the resource nor the request's Bundles hold (to read from the server).
+
+    Only relative references, or absolute ones on ``base_url`` (the fhirServer): a Medication of another
+    server read by id from ours could be another drug.
+    """
     ids: list[str] = []
+    base = base_url.rstrip("/") + "/" if base_url else None
     for resource in resources:
         reference = _reference(resource)
         if reference is None or reference.startswith(("#", "urn:")) or index.find(reference) is not None:
+            continue
+        if reference.startswith(("http://", "https://")) and (base is None or not reference.startswith(base)):
             continue
         parts = target(reference)
         if parts is not None and parts[0] == "Medication" and parts[1] not in ids:

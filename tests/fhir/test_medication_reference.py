@@ -79,6 +79,15 @@ def test_display_is_the_last_resort_and_nothing_is_invented_without_it() -> None
     assert to_read([shown, bare, coded, request("p", "4", "Medication/absent")], index) == ["absent"]
 
 
+def test_only_references_to_the_fhir_server_itself_are_read_from_it() -> None:
+    index = MedicationIndex()
+    here = request("p", "1", "https://ehr.example.org/fhir/Medication/m-here")
+    elsewhere = request("p", "2", "https://other.example.org/fhir/Medication/m-there")
+    assert to_read([here, elsewhere], index, "https://ehr.example.org/fhir/") == ["m-here"]
+    assert to_read([here, elsewhere], index, None) == []
+    assert resolve(elsewhere, index)["medicationCodeableConcept"] == {"text": "ibuprofen tablet"}
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[FhirClient]:
     async with httpx.AsyncClient(timeout=5) as http:
