@@ -157,7 +157,7 @@ def define() -> list[Case]:
     ]
     add(
         "F8--in--epic-medication-references-and-outcome-entries",
-        "C3",
+        "C3R",
         "Epic-like prefetch: ibuprofen then tramadol 15 days later, both by medicationReference with the "
         "Medications included; every searchset carries an informational or warning OperationOutcome.",
         res,
@@ -273,8 +273,8 @@ def define() -> list[Case]:
         {"fullUrl": "urn:uuid:3b8f2a10-9c1d-4e5f-8a7b-6c5d4e3f2a10", "resource": res[0], "search": {"mode": "include"}}
     )
     add(
-        "C1--in--patient-named-by-url-version-and-urn-uuid",
-        "C1",
+        "C1M--in--patient-named-by-url-version-and-urn-uuid",
+        "C1M",
         "Leg paresis 2 days ago with back pain and breast cancer; the prefetch names the patient by absolute "
         "URL, by a versioned reference and by a urn:uuid its Bundle resolves: all three are used.",
         res,
@@ -315,7 +315,7 @@ def define() -> list[Case]:
     ]
     add(
         "F8--in--medication-found-elsewhere-in-the-prefetch",
-        "C3",
+        "C3R",
         "Ibuprofen (a MedicationStatement) then tramadol 14 days later (a MedicationRequest); both Medications "
         "arrive included in the MedicationStatement searchset only.",
         res,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from datetime import UTC, date, datetime, timedelta
@@ -11,8 +12,9 @@ import httpx
 import pytest
 
 from service.cli import main
-from service.fixtures_catalog import list_cases
-from tests.fhir.builders import all_resources, sample_patient
+from service.commands.evaluate import When, run_once
+from service.fixtures_catalog import list_cases, shared_dir
+from tests.fhir.builders import all_resources, sample_patient, settings
 from tests.support.fhir_server import TEST_TOKEN
 
 pytestmark = pytest.mark.integration
@@ -63,7 +65,8 @@ def test_load_fixtures_as_recorded_keeps_dates(fhir_server, tmp_path):
 
 def test_load_fixtures_without_cases_fails(fhir_server, tmp_path, capsys):
     assert main(["load-fixtures", "--fhir-server", fhir_server.base_url, "--cases", str(tmp_path)]) == 1
-    assert "no fixture bundles" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert err.startswith("backpain-cds load-fixtures: error: no fixture bundles") and err.count("\n") == 1
 
 
 def test_evaluate_from_bundle_equals_evaluate_from_fhir_server(fhir_server, tmp_path, capsys, monkeypatch):
@@ -91,15 +94,19 @@ def test_evaluate_from_bundle_equals_evaluate_from_fhir_server(fhir_server, tmp_
 
 def test_evaluate_explains_a_412(capsys, tmp_path):
     code = main(["evaluate", "--fhir-server", "http://127.0.0.1:9/fhir", "--patient", "nobody"])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
     assert code == 1
-    assert "Cannot evaluate" in out and "patient (Patient)" in out
+    assert captured.out == ""
+    # stderr: the log lines of the failed callbacks (JSON), then the one error line
+    *logged, last = captured.err.splitlines()
+    assert last.startswith("backpain-cds evaluate: error: ") and "patient (Patient)" in last
+    assert all(line.startswith("{") for line in logged) and "Traceback" not in captured.err
 
 
 def test_evaluate_says_when_the_patient_does_not_exist(fhir_server, capsys):
     code = main(["evaluate", "--fhir-server", fhir_server.base_url, "--patient", "no-such-patient"])
     assert code == 1
-    assert "patient 'no-such-patient' was not found" in capsys.readouterr().out
+    assert "patient 'no-such-patient' was not found" in capsys.readouterr().err
 
 
 def test_sandbox_story_shifted_fixtures_give_the_documented_card_today(fhir_server_with_token, tmp_path, capsys):
@@ -156,19 +163,14 @@ def test_evaluate_bundle_resolves_urn_uuid_references(case_name, tmp_path, capsy
 
 
 async def test_evaluate_bundle_reads_synthea_exports_through_their_urn_uuid_references():
-    import argparse
-
-    from service.commands.evaluate import run_once
-    from service.fixtures_catalog import shared_dir
-    from tests.fhir.builders import settings
-
     files = sorted((shared_dir() / "data" / "synthea-r4").glob("*.json"))
     assert len(files) >= 30, "the Synthea exports of ../shared are needed"
     for path in files[::10]:  # three of them: each run loads the knowledge, like the command does
         bundle = json.loads(path.read_text(encoding="utf-8"))
         conditions = sum(e["resource"]["resourceType"] == "Condition" for e in bundle["entry"])
         args = argparse.Namespace(bundle=path, fhir_server=None, patient=None, token=None, as_of=None, json=True)
-        record, result, _ = await run_once(args, settings())
+        when = When(datetime(2026, 11, 25, 12, tzinfo=UTC), "test")
+        record, result, _ = await run_once(args, settings(), when)
         assert len(record.of("patient")) == 1, path.name
         assert len(record.of("conditions")) == conditions, path.name  # every urn:uuid subject resolved
         assert result.cards == [], path.name  # Synthea patients have no red flags (tests/test_synthea.py)
