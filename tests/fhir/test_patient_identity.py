@@ -149,7 +149,7 @@ def test_foreign_resources_are_counted_and_logged_with_counts_only(
         == 1
     )
     out, err = capfd.readouterr()
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in (out + err).splitlines() if line.startswith("{")]  # logs: stderr
     dropped = [line for line in lines if line.get("event") == "patient.foreign_resources_dropped"]
     assert len(dropped) == 1
     assert dropped[0]["count"] == 2
