@@ -62,6 +62,8 @@ def test_ids_are_unique_across_cases_and_references_resolve() -> None:
 def test_every_card_comes_from_a_rule_and_states_its_tier() -> None:
     k = knowledge()
     for case in CASES:
+        if case.order_context is not None:  # an order hook's answer: tests/test_order_hooks.py checks its cards
+            continue
         for card in case.expected()["cards"]:
             tier = case.tier
             assert tier in k.cards.tiers, f"{case.name}: card without a rule"
