@@ -114,10 +114,21 @@ def first_row(rows: Sequence[DecisionRow], situation: str, tags: frozenset[str])
     raise LookupError("no decision row matched")  # the loader guarantees an unconditional last row
 
 
+def _pruned(value: Any) -> Any:
+    """A copy without null or empty members: FHIR JSON forbids them and so does CDS Hooks (A2), so dropping
+    them from an echoed resource changes nothing it means."""
+    if isinstance(value, Mapping):
+        items = ((key, _pruned(item)) for key, item in value.items())
+        return {key: item for key, item in items if item not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [item for item in map(_pruned, value) if item not in (None, "", [], {})]
+    return copy.deepcopy(value)
+
+
 def _with_rating(resource: Resource, rating: str, consult: str, k: Knowledge) -> dict[str, Any]:
     """``resource`` in its entirety (an update replaces it) with our rating and consult id attached."""
     spec = k.order.decisions.rating
-    out = copy.deepcopy(dict(resource))
+    out: dict[str, Any] = _pruned(resource)
     ours = {spec.extension, spec.consult_id_extension}
     existing = out.get("extension")
     kept: list[Any] = []
@@ -141,7 +152,7 @@ def _updated_draft(
     draft: Resource, ref: str, needed: NeededMri, rating: str, k: Knowledge, hook: str
 ) -> dict[str, Any]:
     """The same draft (same id) turned into the needed MRI with the tier's priority and deadline."""
-    out = copy.deepcopy(dict(draft))
+    out: dict[str, Any] = _pruned(draft)
     out["code"] = copy.deepcopy(dict(needed.resource["code"]))
     out["priority"] = needed.resource["priority"]
     for key in _OCCURRENCE:

@@ -198,6 +198,15 @@ def test_odd_entries_in_draft_orders_are_skipped_not_refused(client: TestClient)
     assert ratings(response.json()) == {"ServiceRequest/example-request-id": "not-appropriate"}
 
 
+def test_A2_empty_members_of_a_draft_are_not_echoed(client: TestClient) -> None:
+    """The sandbox sends ``reasonCode: []`` when no reason is picked; the answer must still have no empty member."""
+    body = sandbox_request()
+    body["context"]["draftOrders"]["entry"][0]["resource"].update(reasonCode=[], note=[{"text": ""}], priority=None)
+    answer = client.post(SELECT_URL, json=body).json()
+    assert walk_no_empty(answer) == []
+    assert ratings(answer) == {"ServiceRequest/example-request-id": "not-appropriate"}
+
+
 def test_a_draft_about_another_patient_is_never_used(client: TestClient) -> None:
     body = sandbox_request()
     body["context"]["draftOrders"]["entry"][0]["resource"]["subject"] = {"reference": "Patient/someone-else"}
