@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from service.clock import frozen_clock
 from service.errors import KnowledgeError
@@ -410,3 +412,59 @@ def _broken_copy(tmp_path: Path, change: Any) -> Path:
 def test_broken_order_knowledge_stops_start_up(tmp_path: Path, change: Any, message: str) -> None:
     with pytest.raises(KnowledgeError, match=message):
         load_knowledge(_broken_copy(tmp_path, change))
+
+
+# --- the decision table in isolation and odd input -------------------------------------------------------
+
+WHOLE = {"system": "http://loinc.org", "code": "30854-4"}
+
+
+@pytest.mark.parametrize(
+    ("needed", "ordered", "tag"),
+    [
+        ("30854-4", {"system": CPT, "code": "72148"}, "misses-need"),  # whole needed, lumbar MRI ordered
+        ("30854-4", WHOLE, "covers-need"),
+        ("24967-2", {"system": CPT, "code": "72158"}, "covers-need"),  # lumbar needed, lumbar MRI WO+W
+        ("24967-2", {"system": "http://loinc.org", "code": "30679-5"}, "covers-need"),  # contrast not compared
+        ("24967-2", {"system": "http://loinc.org", "code": "94088-2"}, "covers-need"),  # thoracolumbar MRI
+        ("24981-3", {"system": CPT, "code": "72148"}, "misses-need"),  # thoracic needed, lumbar MRI
+        ("24967-2", {"system": CPT, "code": "72131"}, "misses-need"),  # CT never covers
+        ("24967-2", {"system": "http://loinc.org", "code": "36067-7"}, "misses-need"),  # MRI, region not stated
+    ],
+)
+def test_draft_covers_the_need_by_modality_and_region(needed: str, ordered: dict[str, str], tag: str) -> None:
+    from service.order_engine import NeededMri, draft_tags
+
+    k = knowledge()
+    need = k.order.imaging.classify([{"system": "http://loinc.org", "code": needed}])
+    assert need is not None
+    study = k.order.imaging.classify([ordered])
+    tags = draft_tags(study, "red-flag", NeededMri(need, {}, "label"), k)
+    assert tags == {"spine-imaging", tag}
+    assert draft_tags(study, "other", None, k) == {"spine-imaging"}
+    assert draft_tags(None, "red-flag", None, k) == frozenset()
+
+
+KEYS = st.sampled_from(["resourceType", "id", "resource", "entry", "code", "coding", "system", "subject", "reference"])
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(["ServiceRequest", "Bundle"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(entries=st.lists(JSON, max_size=4), selections=JSON, hook=st.sampled_from(["order-select", "order-sign"]))
+@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_draft_orders_content_gets_200_or_400_never_500(
+    client: TestClient, entries: list[Any], selections: Any, hook: str
+) -> None:
+    body = sandbox_request()
+    body["hook"] = hook
+    body["context"]["draftOrders"]["entry"] += entries
+    body["context"]["selections"] = selections
+    response = client.post(URLS[hook], json=body)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        OO.validate(response.json())
+    else:
+        RESPONSE.validate(response.json())
