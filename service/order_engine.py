@@ -29,7 +29,10 @@ from service.rules.base import days_text
 
 log = structlog.get_logger("service.order_engine")
 
-RED_FLAG_FEATURES = ("F3", "F4", "F5", "F6", "F7", "F8")
+# Present findings that are not red flags: back pain itself, persistence, the age modifier, a recent MRI.
+NOT_RED_FLAGS = frozenset({"F1", "F2", "F9", "F10"})
+# What may be present for "no red flag, no cancer" (early imaging): any other finding is a flag or cancer.
+EARLY_ALLOWED = frozenset({"F1", "F9", "F10"})
 _OCCURRENCE = ("occurrenceDateTime", "occurrencePeriod", "occurrenceTiming")
 Resource = Mapping[str, Any]
 
@@ -70,7 +73,7 @@ def patient_situation(a: Assessment, tier: str | None, k: Knowledge, now: dateti
     early = (
         a.in_scope
         and a.has("F1")
-        and not any(a.has(f) for f in ("F2", "F3", "F4"))
+        and a.flags <= EARLY_ALLOWED
         and not a.red_flag
         and start is not None
         and days_between(start, now) < d.early_imaging.within_days
@@ -164,7 +167,8 @@ def _updated_draft(
 
 
 def _flag_labels(a: Assessment, k: Knowledge) -> str:
-    labels = [k.cards.flag_labels[f] for f in RED_FLAG_FEATURES if f in a.findings and a.has(f)]
+    present = sorted(a.flags - NOT_RED_FLAGS, key=lambda f: int(f[1:]) if f[1:].isdigit() else 99)
+    labels = [k.cards.flag_labels[f] for f in present if f in k.cards.flag_labels]
     return ", ".join(label.lower() if i else label for i, label in enumerate(labels)) or "see the chart card"
 
 

@@ -406,8 +406,9 @@ def _broken_copy(tmp_path: Path, change: Any) -> Path:
         (lambda d: d["studyNames"]["CT"].pop("lumbar"), "studyNames.CT"),
         (lambda d: d["decisions"][0].update(when={"draft": "misses-need"}), "needs a red-flag tier"),
         (lambda d: d["cards"]["early"]["links"].append("NOPE"), "unknown guideline"),
+        (lambda d: d["redFlagTiers"].update(C9={"indicator": "warning", "lead": "x"}), "not tiers with a plan"),
     ],
-    ids=["placeholder", "summary-length", "no-default-row", "study-name", "mismatch-without-tier", "link"],
+    ids=["placeholder", "summary-length", "no-default-row", "study-name", "mismatch-without-tier", "link", "tier"],
 )
 def test_broken_order_knowledge_stops_start_up(tmp_path: Path, change: Any, message: str) -> None:
     with pytest.raises(KnowledgeError, match=message):

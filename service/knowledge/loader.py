@@ -123,7 +123,7 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
     )
     value_sets = load_valuesets(root / "valuesets", lambda p: validated(p, schemas / "valueset.schema.json"))
     by_role = resolve_roles(config, value_sets, root / "config.json")
-    order = load_order_knowledge(root, cards, orders)
+    order = load_order_knowledge(root, cards, orders, frozenset(config.tiers))
     return Knowledge(
         root=root,
         service=service,
@@ -137,7 +137,9 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
     )
 
 
-def load_order_knowledge(root: Path, cards: CardTexts, orders: OrderCatalog) -> OrderKnowledge:
+def load_order_knowledge(
+    root: Path, cards: CardTexts, orders: OrderCatalog, tiers: frozenset[str]
+) -> OrderKnowledge:
     """The order hooks' files, checked against their schemas and against cards.json / orders.json."""
     schemas = root / "schemas"
     path = root / "spine-imaging.json"
@@ -152,4 +154,7 @@ def load_order_knowledge(root: Path, cards: CardTexts, orders: OrderCatalog) -> 
     longest = max(mri_labels, default=0)
     links = {name: link.url for name, link in cards.links.items()}
     check_order_decisions(decisions, imaging, links, longest, str(path))
+    unknown = sorted(t for t in decisions.red_flag_tiers if t not in tiers or t not in orders.plans)
+    if unknown:
+        raise KnowledgeError(f"{path}: redFlagTiers {unknown} are not tiers with a plan in config/orders.json")
     return OrderKnowledge(imaging, decisions)
