@@ -342,13 +342,15 @@ def test_L3_cors_on_order_services(client: TestClient) -> None:
     assert bad.status_code == 400 and bad.headers["access-control-allow-origin"] in ("*", headers["Origin"])
 
 
-def test_order_requests_are_counted_in_the_metrics(client: TestClient) -> None:
+def test_order_cards_are_counted_apart_from_chart_cards_in_the_metrics(client: TestClient) -> None:
     before = client.get("/metrics").text
     client.post(SELECT_URL, json=sandbox_request())
     after = client.get("/metrics").text
 
     def value(text: str) -> float:
-        line = next((ln for ln in text.splitlines() if ln.startswith("backpain_cds_cards_total") and '"C1"' in ln), "")
+        line = next(
+            (ln for ln in text.splitlines() if ln.startswith("backpain_cds_cards_total") and '"order/C1"' in ln), ""
+        )
         return float(line.rsplit(" ", 1)[1]) if line else 0.0
 
     assert value(after) == value(before) + 1

@@ -34,7 +34,9 @@ async def answer_order_hook(request: Request, state: AppState, service_id: str, 
     result = evaluate_orders(
         record, hook_request.context.in_scope(), state.knowledge, state.clock(), hook_request.hook_instance
     )
-    request.state.tier = result.tier
+    # "order/<patient tier>": the log keeps the tier, and the cards metric keeps order cards apart from chart
+    # cards so the per-tier figures (and alerts on them) still count chart cards only.
+    request.state.tier = f"order/{result.tier or 'none'}"
     request.state.cards = len(result.cards)
     answer = OrderHookResponse.answer(result.cards, result.system_actions)
     return Response(wire_json(answer), media_type="application/json")
