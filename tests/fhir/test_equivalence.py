@@ -24,6 +24,10 @@ from tests.support.fhir_server import RunningFhirServer, running_fhir_server
 
 pytestmark = pytest.mark.integration
 SUBSETS_PER_CASE = 2
+# The card must not depend on how the data arrived; the production deadline and timeouts have their own tests
+# (test_deadline.py, test_client_faults.py). Here they are wider, so a loaded CI machine paging one resource
+# at a time cannot turn a case into a 412 or a "not evaluated" line.
+LOADED_MACHINE = {"fhir_deadline_seconds": 15, "fhir_read_timeout_seconds": 10, "fhir_connect_timeout_seconds": 5}
 CASES = list_cases()
 
 
@@ -54,9 +58,7 @@ async def test_E5_E11_same_card_with_full_partial_or_no_prefetch(case: Case, fix
     full = case.prefetch(knowledge.service)
     fixture_server.clear_log()
     responses = {}
-    # The card must not depend on how the data arrived; the 2 s production deadline is tested in test_deadline.py.
-    # Here it is wider, so a loaded CI machine paging one resource at a time cannot turn a case into a 412.
-    async with app_client(tmp_path, as_of=case.as_of, knowledge=knowledge, fhir_deadline_seconds=10) as client:
+    async with app_client(tmp_path, as_of=case.as_of, knowledge=knowledge, **LOADED_MACHINE) as client:
         for label, prefetch in prefetch_variants(case, full).items():
             body = hook_body(case.patient_id, fhir_server=fixture_server.base_url, prefetch=prefetch)
             body["hookInstance"] = case.hook_instance
