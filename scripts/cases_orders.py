@@ -62,8 +62,8 @@ def define() -> list[Case]:
     s = "o1a"
     pid = f"{s}-pat"
     add(
-        "C1--in--order-select-pama-ct-draft-gets-whole-spine-mri",
-        "C1",
+        "C1M--in--order-select-pama-ct-draft-gets-whole-spine-mri",
+        "C1M",
         "PAMA screen: lumbar CT (CPT 72133) selected for back pain with left-leg weakness and breast cancer.",
         [
             patient(s, born_years_ago(66)),

@@ -254,7 +254,7 @@ def evaluate_orders(
     types = {key: spec.resource_type for key, spec in k.service.prefetch.items()}
     facts = build_facts(record, types, now, k.relevance.keep)
     a = assess(facts, k, now)
-    tier = decide(a, k.config.tiers)
+    tier = decide(a, k.config.tiers, k)
     situation = patient_situation(a, tier, k, now)
     needed = needed_mri(a, tier, k, now, hook_instance) if situation == "red-flag" and tier else None
     rows = k.order.decisions.decisions

@@ -35,7 +35,7 @@ CPT = "http://www.ama-assn.org/go/cpt"
 OO = schema_validator("operation-outcome.schema.json")
 RESPONSE = schema_validator("response.schema.json")
 ORDER_CASES = [c for c in list_cases() if c.order_context is not None]
-PAMA_CASE = next(c for c in ORDER_CASES if c.name == "C1--in--order-select-pama-ct-draft-gets-whole-spine-mri")
+PAMA_CASE = next(c for c in ORDER_CASES if c.name == "C1M--in--order-select-pama-ct-draft-gets-whole-spine-mri")
 
 
 def request_for(case: Case, hook: str | None = None, **context: Any) -> dict[str, Any]:
@@ -343,13 +343,14 @@ def test_L3_cors_on_order_services(client: TestClient) -> None:
 
 
 def test_order_cards_are_counted_apart_from_chart_cards_in_the_metrics(client: TestClient) -> None:
+    label = f'"order/{PAMA_CASE.tier}"'
     before = client.get("/metrics").text
     client.post(SELECT_URL, json=sandbox_request())
     after = client.get("/metrics").text
 
     def value(text: str) -> float:
         line = next(
-            (ln for ln in text.splitlines() if ln.startswith("backpain_cds_cards_total") and '"order/C1"' in ln), ""
+            (ln for ln in text.splitlines() if ln.startswith("backpain_cds_cards_total") and label in ln), ""
         )
         return float(line.rsplit(" ", 1)[1]) if line else 0.0
 
