@@ -547,6 +547,14 @@ def all_cases() -> list[tuple[str, str, str | None, str, list[Res], dict[str, An
     return cases
 
 
+def extra_files() -> dict[str, dict[str, Any]]:
+    """Per-case extra files of the topic modules that define ``extra_files()`` (name -> file -> JSON)."""
+    out: dict[str, dict[str, Any]] = {}
+    for module in topic_modules():
+        out.update(getattr(module, "extra_files", dict)())
+    return out
+
+
 def main() -> int:
     shutil.rmtree(CASES, ignore_errors=True) if "--clean" in sys.argv else None
     cases = all_cases()
@@ -568,6 +576,9 @@ def main() -> int:
     for module in topic_modules():
         for name, prefetch in getattr(module, "prefetches", dict)().items():
             (CASES / name / "prefetch.json").write_text(json.dumps(prefetch, indent=1) + "\n", encoding="utf-8")
+    for name, files in extra_files().items():  # e.g. context.json of the order-hook cases
+        for file_name, content in files.items():
+            (CASES / name / file_name).write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {len(cases)} cases to {CASES}")
     return 0
 

@@ -105,6 +105,16 @@ class Case:
         """Optional ``overrides`` of case.json: top-level config.json keys (e.g. a site switching C5 on)."""
         return self.meta.get("overrides")
 
+    @cached_property
+    def order_context(self) -> dict[str, Any] | None:
+        """``context.json`` of an order-hook case: ``hook``, ``context`` (draftOrders, selections) and the
+        ``decisions`` expected per draft; its expected.json is then that hook's answer. None for patient-view."""
+        path = self.path / "context.json"
+        if not path.exists():
+            return None
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
     @property
     def hook_instance(self) -> str:
         return "golden-" + self.name

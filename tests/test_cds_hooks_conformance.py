@@ -64,7 +64,12 @@ def test_B1_B2_B4_discovery_lists_the_service(client) -> None:
     assert response.status_code == 200
     body = response.json()
     DISCOVERY.validate(body)
-    (service,) = body["services"]
+    service = body["services"][0]
+    assert {(s["id"], s["hook"]) for s in body["services"]} == {
+        ("back-pain-red-flags", "patient-view"),
+        ("back-pain-imaging-order-select", "order-select"),
+        ("back-pain-imaging-order-sign", "order-sign"),
+    }
     assert service["id"] == "back-pain-red-flags"
     assert service["hook"] == "patient-view"
     assert service["title"] and "back pain" in service["description"].lower()

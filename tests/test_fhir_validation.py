@@ -11,7 +11,7 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from service.fixtures_catalog import Case, list_cases
-from tests.support.engine import CARDS_DIR, run_case
+from tests.support.engine import CARDS_DIR, run_case, run_order_case
 
 CASES = list_cases()
 
@@ -45,3 +45,16 @@ def test_emitted_service_requests_are_valid_r4(case: Case) -> None:
 @pytest.mark.parametrize("path", sorted((CARDS_DIR / "valuesets").glob("*.json")), ids=lambda p: p.stem)
 def test_value_sets_are_valid_r4(path: Any) -> None:
     validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.order_context is not None], ids=lambda c: c.name)
+def test_order_hook_service_requests_are_valid_r4(case: Case) -> None:
+    """The rated drafts (systemActions) and the MRI updates of order cards are whole, valid ServiceRequests."""
+    _, response = run_order_case(case)
+    resources = [a["resource"] for a in response.get("systemActions", [])] + [
+        a["resource"] for card in response["cards"] for s in card.get("suggestions", []) for a in s["actions"]
+    ]
+    assert resources
+    for resource in resources:
+        assert resource["resourceType"] == "ServiceRequest" and resource["status"] == "draft"
+        validate(resource)

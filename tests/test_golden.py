@@ -15,14 +15,14 @@ from service.engine import evaluate
 from service.fixtures_catalog import Case, list_cases
 from service.knowledge import load_knowledge
 from service.settings import REPO_ROOT
-from tests.support.engine import run_case
+from tests.support.engine import golden_response, run_case
 
 CASES = list_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_response(case: Case, update_golden: bool) -> None:
-    _, response = run_case(case)
+    response = golden_response(case)
     if update_golden:
         text = json.dumps(response, indent=2, ensure_ascii=False) + "\n"
         case.expected_path.write_text(text, encoding="utf-8")

@@ -13,5 +13,5 @@ router = APIRouter()
 
 @router.get("/cds-services", dependencies=[Authenticated], response_model=DiscoveryResponse)
 async def discovery(state: State) -> JSONResponse:
-    document = DiscoveryResponse(services=[state.knowledge.service.discovery_entry()])
+    document = DiscoveryResponse(services=state.knowledge.service.discovery_entries())
     return JSONResponse(dump_clean(document))

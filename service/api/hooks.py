@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from service.api.deps import AppState, app_state, authenticate
+from service.api.order_hooks import answer_order_hook
 from service.api.parsing import parse_body
 from service.cdshooks.models import HookRequest, HookResponse, wire_json
 from service.engine import evaluate
@@ -16,9 +17,12 @@ from service.gather import gather
 router = APIRouter()
 
 
-def check_service(state: AppState, service_id: str) -> None:
-    if service_id != state.knowledge.service.id:
+def check_service(state: AppState, service_id: str) -> str:
+    """The hook the service ``service_id`` answers (404 when there is no such service)."""
+    hook = state.knowledge.service.hook_of(service_id)
+    if hook is None:
         raise UnknownService(f"no CDS service with id '{service_id}'")
+    return hook
 
 
 @router.post(
@@ -32,8 +36,10 @@ async def invoke(service_id: str, request: Request) -> Response:
     # dependency injection, which costs more per request than everything else the framework does.
     await authenticate(request)
     state = app_state(request)
-    check_service(state, service_id)
+    hook = check_service(state, service_id)
     request.state.service_id = service_id
+    if hook != state.knowledge.service.hook:
+        return await answer_order_hook(request, state, service_id, hook)
     hook_request = parse_body(await request.body(), HookRequest, state.settings.max_json_depth)
     spec = state.knowledge.service
     request.state.hook_instance = hook_request.hook_instance

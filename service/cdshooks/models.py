@@ -47,6 +47,63 @@ class PatientViewContext(WireModel):
     encounter_id: str | None = Field(default=None, min_length=1)
 
 
+ORDER_USER_ID_PATTERN = r"^(Practitioner|PractitionerRole)/[^/\s]+$"
+
+
+class OrderSignContext(PatientViewContext):
+    """Context of order-sign (hook library 1.0.1): ``draftOrders`` is a Bundle of the session's unsigned orders.
+
+    The user of an order hook is a Practitioner or a PractitionerRole.
+    """
+
+    user_id: str = Field(pattern=ORDER_USER_ID_PATTERN)
+    draft_orders: dict[str, Any]
+
+    @field_validator("draft_orders")
+    @classmethod
+    def _is_bundle(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value.get("resourceType") != "Bundle":
+            raise ValueError("draftOrders must be a FHIR Bundle")
+        return value
+
+    def draft_resources(self) -> list[dict[str, Any]]:
+        """The resources of ``draftOrders`` that have a type and an id; odd entries are skipped, not refused."""
+        entries = self.draft_orders.get("entry")
+        out = []
+        for entry in entries if isinstance(entries, list) else ():
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if (
+                isinstance(resource, dict)
+                and isinstance(resource.get("resourceType"), str)
+                and isinstance(resource.get("id"), str)
+                and resource["id"]
+            ):
+                out.append(resource)
+        return out
+
+    def in_scope(self) -> list[dict[str, Any]]:
+        """The drafts the service decides about: every one for order-sign."""
+        return self.draft_resources()
+
+
+class OrderSelectContext(OrderSignContext):
+    """Context of order-select (hook library 1.0.1): ``selections`` name the newly selected drafts."""
+
+    selections: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _selections_resolve(self) -> OrderSelectContext:
+        known = {f"{r['resourceType']}/{r['id']}" for r in self.draft_resources()}
+        if any(selection not in known for selection in self.selections):
+            raise ValueError("every entry of selections must name a resource in draftOrders (Type/id)")
+        return self
+
+    def in_scope(self) -> list[dict[str, Any]]:
+        """Only the selected drafts (the others are context for the decision, not its subject)."""
+        chosen = set(self.selections)
+        return [r for r in self.draft_resources() if f"{r['resourceType']}/{r['id']}" in chosen]
+
+
 class HookRequest(WireModel):
     """A service invocation (spec section C)."""
 
@@ -68,6 +125,18 @@ class HookRequest(WireModel):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+
+class OrderSignRequest(HookRequest):
+    """An order-sign invocation."""
+
+    context: OrderSignContext
+
+
+class OrderSelectRequest(HookRequest):
+    """An order-select invocation."""
+
+    context: OrderSelectContext
 
 
 class Coding(WireModel):
@@ -118,6 +187,23 @@ class Card(WireModel):
 
 class HookResponse(WireModel):
     cards: list[Card]  # no default: an empty list is still written (G2)
+
+
+class OrderHookResponse(HookResponse):
+    """The order hooks' answer: cards plus the PAMA ratings as ``update`` actions.
+
+    ``systemActions`` is the CDS Hooks 2.0 member (I1); the Argonaut PAMA guidance and the CDS Hooks sandbox
+    read the same list from ``extension.systemActions``, so it is sent in both places.
+    """
+
+    system_actions: list[Action] = Field(default_factory=list)
+    extension: dict[str, Any] | None = None
+
+    @classmethod
+    def answer(cls, cards: list[Card], actions: list[Action]) -> OrderHookResponse:
+        """``cards`` and ``actions``, the actions in both places the clients read them."""
+        copies = [a.model_dump(by_alias=True, exclude_none=True) for a in actions]
+        return cls(cards=cards, system_actions=actions, extension={"systemActions": copies} if copies else None)
 
 
 class ServiceDefinition(WireModel):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.errors import KnowledgeError
 from service.knowledge.config import Role, RulesConfig
+from service.knowledge.imaging import OrderDecisions, OrderKnowledge, check_order_decisions, spine_imaging
 from service.knowledge.relevance import Relevance
 from service.knowledge.service_spec import ServiceSpec
 from service.knowledge.templates import CardTexts, OrderCatalog, check_cards, check_orders
@@ -70,6 +71,8 @@ class Knowledge:
     value_sets: dict[str, CompiledValueSet]
     by_role: dict[Role, CompiledValueSet]
     relevance: Relevance
+    # The order-select / order-sign services (spine-imaging.json, order-decisions.json).
+    order: OrderKnowledge
 
     def vs(self, role: Role) -> CompiledValueSet:
         return self.by_role[role]
@@ -120,6 +123,7 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
     )
     value_sets = load_valuesets(root / "valuesets", lambda p: validated(p, schemas / "valueset.schema.json"))
     by_role = resolve_roles(config, value_sets, root / "config.json")
+    order = load_order_knowledge(root, cards, orders, frozenset(config.tiers))
     return Knowledge(
         root=root,
         service=service,
@@ -129,4 +133,28 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         value_sets=value_sets,
         by_role=by_role,
         relevance=Relevance(by_role),
+        order=order,
     )
+
+
+def load_order_knowledge(
+    root: Path, cards: CardTexts, orders: OrderCatalog, tiers: frozenset[str]
+) -> OrderKnowledge:
+    """The order hooks' files, checked against their schemas and against cards.json / orders.json."""
+    schemas = root / "schemas"
+    path = root / "spine-imaging.json"
+    imaging = spine_imaging(validated(path, schemas / "spine-imaging.schema.json"), str(path))
+    path = root / "order-decisions.json"
+    decisions = typed(OrderDecisions, validated(path, schemas / "order-decisions.schema.json"), path)
+    mri_labels = [
+        len(o.label)
+        for o in orders.orders.values()
+        if (study := imaging.classify(c.model_dump() for c in o.codings)) and study.modality == "MRI"
+    ]
+    longest = max(mri_labels, default=0)
+    links = {name: link.url for name, link in cards.links.items()}
+    check_order_decisions(decisions, imaging, links, longest, str(path))
+    unknown = sorted(t for t in decisions.red_flag_tiers if t not in tiers or t not in orders.plans)
+    if unknown:
+        raise KnowledgeError(f"{path}: redFlagTiers {unknown} are not tiers with a plan in config/orders.json")
+    return OrderKnowledge(imaging, decisions)

@@ -65,7 +65,11 @@ async def test_E5_E11_same_card_with_full_partial_or_no_prefetch(case: Case, fix
         for label, prefetch in prefetch_variants(case, full).items():
             body = hook_body(case.patient_id, fhir_server=fixture_server.base_url, prefetch=prefetch)
             body["hookInstance"] = case.hook_instance
-            response = await client.post(SERVICE_URL, json=body)
+            url = SERVICE_URL
+            if case.order_context is not None:  # an order-hook case: its hook, context and service
+                body["hook"], body["context"] = case.order_context["hook"], case.order_context["context"]
+                url = f"/cds-services/back-pain-imaging-{case.order_context['hook']}"
+            response = await client.post(url, json=body)
             assert response.status_code == 200, (label, response.text)
             responses[label] = response.json()
     assert responses["full"] == case.expected()
