@@ -53,7 +53,7 @@ def assess(facts: PatientFacts, k: Knowledge, now: datetime) -> Assessment:
         "F2": persistence(bp, k, now),
         "F3": cancer.finding,
         "F4": neuro_deficit(facts, k, now, bp, cancer.finding.present),
-        "F5": weight_loss(facts, k, now),
+        "F5": weight_loss(facts, k, now, bp),
         "F6": night_pain(facts, k, now, bp),
         "F7": treatment_failure(facts, k, now, bp),
         "F8": medication_resistance(facts, k, now, bp),

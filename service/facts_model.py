@@ -38,6 +38,22 @@ class Fact(NamedTuple):
         return None
 
 
+class TextFact(NamedTuple):
+    """A counted mention of a sign in free text (CLINICAL_RULES.md item 30), produced by the data layer.
+
+    ``source`` says where the text was: ``condition-label`` (a Condition's code.text or coding display),
+    ``condition-note``, ``observation`` (symptom Observation valueString or note) or ``note`` (a clinical note,
+    DocumentReference). ``date`` is the Annotation's time or its note's date, never a Condition's onset.
+    """
+
+    sign: str
+    ref: str
+    source: str
+    date: When | None
+    sentence: str
+    phrase: str
+
+
 @dataclass(frozen=True)
 class PatientFacts:
     patient_ref: str
@@ -52,3 +68,5 @@ class PatientFacts:
     imaging_studies: tuple[Fact, ...]
     unavailable: frozenset[str]
     skipped: int
+    texts: tuple[TextFact, ...] = ()
+    unread_notes: tuple[tuple[str, str], ...] = ()

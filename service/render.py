@@ -22,6 +22,14 @@ _SYSTEMS = {
 }
 
 
+def _escape(text: str) -> str:
+    """FHIR text inside the Markdown detail: no markup, no HTML, one line."""
+    out = " ".join(text.split())
+    for ch in "\\`*_{}[]()#+!|<>&~":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
 def _evidence(ev: Evidence, k: Knowledge) -> str:
     texts = k.cards.texts
     what = ev.what
@@ -29,9 +37,11 @@ def _evidence(ev: Evidence, k: Knowledge) -> str:
         what += f" [{_SYSTEMS.get(ev.code[0], ev.code[0])} {ev.code[1]}]"
     if ev.observed:
         what += "; " + texts["measured"].format(observed=ev.observed, threshold=ev.threshold or "-")
-    if ev.text_match:
-        what += "; " + texts["fromText"].format(match=ev.text_match)
     date = ev.date.iso_day() if ev.date else "no date"
+    if ev.from_note:
+        what += "; " + texts["fromNote"].format(date=date, sentence=_escape(ev.text_match or ""))
+    elif ev.text_match:
+        what += "; " + texts["fromText"].format(match=_escape(ev.text_match))
     return texts["evidence"].format(what=what, ref=ev.ref, date=date)
 
 
@@ -55,6 +65,10 @@ def _missing_lines(a: Assessment, k: Knowledge) -> list[str]:
             lines.append(
                 k.cards.texts["notEvaluatedLine"].format(label=k.cards.flag_labels[feature], reason=reason)
             )
+    for ref, why in a.facts.unread_notes:
+        kind = why.partition(":")[2]
+        reason = k.cards.reasons["note-type" if kind else "note-unreadable"].format(what=kind, days=None)
+        lines.append(k.cards.texts["noteNotEvaluatedLine"].format(ref=ref, reason=reason))
     return list(dict.fromkeys(lines))
 
 

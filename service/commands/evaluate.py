@@ -85,7 +85,7 @@ async def run_once(args: argparse.Namespace, settings: Settings) -> tuple[Patien
 def _evidence(record: PatientRecord, knowledge: Knowledge, now: datetime) -> Table | None:
     """Re-run the assessment only to show its evidence; the card itself comes from ``evaluate``."""
     types = {key: spec.resource_type for key, spec in knowledge.service.prefetch.items()}
-    assessment = assess(build_facts(record, types, now), knowledge, now)
+    assessment = assess(build_facts(record, types, now, text=knowledge.text), knowledge, now)
     return evidence_table(assessment.findings.values(), knowledge.cards.flag_labels)
 
 

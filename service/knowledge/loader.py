@@ -21,6 +21,7 @@ from service.knowledge.relevance import Relevance
 from service.knowledge.service_spec import ServiceSpec
 from service.knowledge.templates import CardTexts, OrderCatalog, check_cards, check_orders
 from service.knowledge.valuesets import CompiledValueSet, load_valuesets
+from service.text.pipeline import ClinicalText, load_clinical_text
 
 
 def read_json(path: Path) -> Any:
@@ -70,6 +71,7 @@ class Knowledge:
     value_sets: dict[str, CompiledValueSet]
     by_role: dict[Role, CompiledValueSet]
     relevance: Relevance
+    text: ClinicalText
 
     def vs(self, role: Role) -> CompiledValueSet:
         return self.by_role[role]
@@ -120,6 +122,10 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
     )
     value_sets = load_valuesets(root / "valuesets", lambda p: validated(p, schemas / "valueset.schema.json"))
     by_role = resolve_roles(config, value_sets, root / "config.json")
+    text = load_clinical_text(
+        validated(root / "text" / "targets.json", schemas / "text-targets.schema.json"),
+        validated(root / "text" / "context.json", schemas / "text-context.schema.json"),
+    )
     return Knowledge(
         root=root,
         service=service,
@@ -129,4 +135,5 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         value_sets=value_sets,
         by_role=by_role,
         relevance=Relevance(by_role),
+        text=text,
     )

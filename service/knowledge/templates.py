@@ -20,6 +20,8 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "evidence": frozenset({"what", "ref", "date"}),
     "measured": frozenset({"observed", "threshold"}),
     "fromText": frozenset({"match"}),
+    "fromNote": frozenset({"date", "sentence"}),
+    "noteNotEvaluatedLine": frozenset({"ref", "reason"}),
     "notEvaluatedLine": frozenset({"label", "reason"}),
     "mriDone": frozenset({"date", "ref"}),
     "pregnancy": frozenset({"ref"}),
