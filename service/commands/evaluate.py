@@ -77,7 +77,8 @@ async def run_once(args: argparse.Namespace, settings: Settings) -> tuple[Patien
     now = (frozen_clock(args.as_of) if args.as_of else system_clock)()
     timeout = httpx.Timeout(settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
-        record = await gather(request, knowledge.service, settings, FhirClient(http, page_cap=settings.fhir_page_cap))
+        client = FhirClient(http, page_cap=settings.fhir_page_cap)
+        record = await gather(request, knowledge.service, settings, client, now)
     result = evaluate(record, knowledge, now, request.hook_instance)
     return record, result, _evidence(record, knowledge, now)
 

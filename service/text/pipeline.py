@@ -96,9 +96,10 @@ class ClinicalText:
         rules += [TargetRule(p, IGNORED) for p in targets["ignore"]]
         try:
             matcher.add(rules)
-            ctx: Any = nlp.add_pipe(
-                "medspacy_context", config={"rules": "default" if context["useDefaultRules"] else None}
-            )
+            ctx: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
+            replaced = set(context.get("replaceDefaults", ()))
+            packaged = ConTextRule.from_json(ctx.DEFAULT_RULES_FILEPATH) if context["useDefaultRules"] else []
+            ctx.add([r for r in packaged if r.literal not in replaced])
             ctx.add(
                 [
                     ConTextRule(
