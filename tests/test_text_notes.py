@@ -66,8 +66,10 @@ def test_other_types_and_unread_binaries_are_reasons_not_texts() -> None:
 
 
 def test_a_binary_read_for_a_url_gives_the_text() -> None:
-    binary = {"resourceType": "Binary", "contentType": "text/plain", "data": base64.b64encode(b"Wakes at night.").decode()}
-    (note,) = note_texts(typed(doc(1, 1, contentType="text/plain", url="Binary/b1")), NOW, {"Binary/b1": binary})
+    data = base64.b64encode(b"Wakes at night.").decode()
+    binary = {"resourceType": "Binary", "contentType": "text/plain", "data": data}
+    notes = note_texts(typed(doc(1, 1, contentType="text/plain", url="Binary/b1")), NOW, {"Binary/b1": binary})
+    (note,) = notes
     assert note.text == "Wakes at night."
 
 

@@ -77,7 +77,8 @@ async def test_a_note_behind_a_binary_url_is_read_from_the_fhir_server(fhir_serv
     assert result.tier == "C3"
     detail = result.cards[0].detail
     assert "DocumentReference/note-bin-1-note" in detail
-    assert f'from the note of {(now - timedelta(days=1)).date().isoformat()}: "Back pain now wakes him at night' in detail
+    note_day = (now - timedelta(days=1)).date().isoformat()
+    assert f'from the note of {note_day}: "Back pain now wakes him at night' in detail
 
 
 async def test_a_negated_note_behind_a_binary_gives_no_card(fhir_server: RunningFhirServer, client):
