@@ -7,7 +7,7 @@ from pathlib import Path
 
 from service.cli import main
 
-LOAD_WORKLOADS = ("typical", "large")
+LOAD_WORKLOADS = ("typical", "notes", "large")
 
 
 def _positive_level(level: dict[str, object]) -> None:
@@ -27,7 +27,8 @@ def test_tiny_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert results["bodies"]["typical"]["resources"] > 10
     assert results["bodies"]["large"]["resources"] > results["bodies"]["typical"]["resources"]
     [one_pass] = results["passes"]
-    assert set(one_pass["workloads"]) == {"typical", "large", "no-prefetch"}
+    assert set(one_pass["workloads"]) == {"typical", "notes", "large", "no-prefetch"}
+    assert results["bodies"]["notes"]["counts"]["clinicalNotes"] == 10
     for name in LOAD_WORKLOADS:
         workload = one_pass["workloads"][name]
         for target in ("floor", "service"):

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -41,6 +42,30 @@ class Sign:
     voided_by: frozenset[str]
 
 
+MAX_VARIANTS = 256
+
+
+def literal_variants(pattern: Sequence[dict[str, Any]] | None) -> list[str] | None:
+    """The phrases a token pattern matches when every token is a plain LOWER word or word list (optionally
+    ``OP: "?"``); None for any other pattern. Why: spaCy's PhraseMatcher looks phrases up by hash, while its
+    token Matcher tests every set predicate on every token (most of ConText's cost on a 200-word note)."""
+    if not pattern:
+        return None
+    variants = [""]
+    for token in pattern:
+        if set(token) - {"LOWER", "OP"} or token.get("OP", "?") != "?":
+            return None
+        lower = token["LOWER"]
+        words = [lower] if isinstance(lower, str) else lower.get("IN") if set(lower) == {"IN"} else None
+        if not words or not all(isinstance(w, str) and w and " " not in w for w in words):
+            return None
+        options = [*words, None] if token.get("OP") == "?" else list(words)
+        variants = [f"{v} {w}".strip() if w else v for v in variants for w in options]
+        if len(variants) > MAX_VARIANTS:
+            return None
+    return sorted({v for v in variants if v})
+
+
 def _short(sentence: str, start: int, end: int) -> str:
     """The sentence in at most 120 characters, cut around the match [start, end) when it is longer."""
     text = " ".join(sentence.split())
@@ -52,6 +77,19 @@ def _short(sentence: str, start: int, end: int) -> str:
     begin = max(0, min(focus - width // 3, len(text) - width))
     piece = text[begin : begin + width].strip()
     return ("…" if begin > 0 else "") + piece + ("…" if begin + width < len(text) else "")
+
+
+def _as_phrases(rule_type: Any, rule: Any) -> list[Any]:
+    """``rule`` as literal rules when its pattern is only word lists, else ``rule`` itself (same meaning)."""
+    variants = literal_variants(rule.pattern)
+    if variants is None:
+        return [rule]
+    keep = {
+        name: getattr(rule, name)
+        for name in ("allowed_types", "excluded_types", "max_targets", "max_scope", "terminated_by")
+        if getattr(rule, name, None)
+    }
+    return [rule_type(v, rule.category, direction=rule.direction, **keep) for v in variants]
 
 
 class ClinicalText:
@@ -99,19 +137,18 @@ class ClinicalText:
             ctx: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
             replaced = set(context.get("replaceDefaults", ()))
             packaged = ConTextRule.from_json(ctx.DEFAULT_RULES_FILEPATH) if context["useDefaultRules"] else []
-            ctx.add([r for r in packaged if r.literal not in replaced])
-            ctx.add(
-                [
-                    ConTextRule(
-                        r["literal"],
-                        r["category"],
-                        direction=r["direction"],
-                        pattern=r.get("pattern"),
-                        max_scope=r.get("maxScope"),
-                    )
-                    for r in context["rules"]
-                ]
-            )
+            ours = [
+                ConTextRule(
+                    r["literal"],
+                    r["category"],
+                    direction=r["direction"],
+                    pattern=r.get("pattern"),
+                    max_scope=r.get("maxScope"),
+                )
+                for r in context["rules"]
+            ]
+            kept = [r for r in packaged if r.literal not in replaced]
+            ctx.add([phrase for r in [*kept, *ours] for phrase in _as_phrases(ConTextRule, r)])
         except (ValueError, KeyError, TypeError) as exc:
             raise KnowledgeError(f"cards/text: a target or ConText rule cannot be compiled: {exc}") from exc
         self._nlp = nlp
@@ -130,7 +167,11 @@ class ClinicalText:
         """Every target mention in ``text`` (ignored phrases left out), counted or not."""
         if not text or not text.strip():
             return ()
-        doc = self._nlp(text)
+        doc = self._nlp.make_doc(text)
+        for name, component in self._nlp.pipeline:
+            doc = component(doc)
+            if name == "medspacy_target_matcher" and not doc.ents:
+                return ()  # nothing to put in context: skip ConText, a third of the cost of a note
         out: list[Mention] = []
         for ent in doc.ents:
             sign = self.signs.get(ent.label_)
