@@ -9,6 +9,7 @@ which sign (back-pain Conditions only, within the episode, ...).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -18,13 +19,24 @@ from service.facts_model import TextFact
 from service.fhir import models as m
 from service.fhir.dates import When
 from service.text.documents import note_texts
-from service.text.pipeline import ClinicalText
+from service.text.pipeline import ClinicalText, Mention
+
+log = logging.getLogger(__name__)
+
+
+def _read(ct: ClinicalText, text: str, label: bool = False) -> tuple[Mention, ...]:
+    """The mentions of ``text``; a text the pipeline cannot read is skipped (logged without content)."""
+    try:
+        return ct.read_label(text) if label else ct.read(text)
+    except (ValueError, IndexError, KeyError, TypeError, UnicodeError) as exc:
+        log.warning("text.unreadable", extra={"error_type": type(exc).__name__})
+        return ()
 
 
 def _facts(ct: ClinicalText, text: str | None, ref: str, source: str, when: When | None) -> list[TextFact]:
     if not text:
         return []
-    return [TextFact(x.sign, ref, source, when, x.sentence, x.phrase) for x in ct.read(text) if x.counted]
+    return [TextFact(x.sign, ref, source, when, x.sentence, x.phrase) for x in _read(ct, text) if x.counted]
 
 
 def condition_texts(ct: ClinicalText, conditions: Iterable[m.Condition]) -> list[TextFact]:
@@ -38,7 +50,7 @@ def condition_texts(ct: ClinicalText, conditions: Iterable[m.Condition]) -> list
             if label:
                 out += [
                     TextFact(x.sign, ref, "condition-label", c.recordedDate, x.sentence, x.phrase)
-                    for x in ct.read_label(label)
+                    for x in _read(ct, label, label=True)
                     if x.counted
                 ]
         for note in c.note:
