@@ -109,9 +109,9 @@ def define() -> list[Case]:
     s = "tx4"
     add(
         "F6--in--html-clinical-note",
-        "C3",
+        "C3R",
         "An HTML note (markup, style and entities stripped by the HTML parser) says the pain is worse at night; "
-        "its negated saddle anaesthesia does not count.",
+        "its negated saddle anaesthesia does not count. One weak sign at 47 years and 35 days: C3R (item 27).",
         [patient(s, born_years_ago(47)), bp(s, 35), note(s, "note", instant(3), HTML_NOTE, "text/html; charset=utf-8")],
     )
     s = "tx5"

@@ -25,7 +25,7 @@ def test_night_pain_in_another_conditions_note_does_not_count() -> None:
 def test_a_note_before_the_episode_does_not_count_but_one_within_it_does() -> None:
     before = run("tr2", [*base("tr2", onset=20), note("tr2", "n", instant(40), "Pain wakes her at night.")])
     within = run("tr3", [*base("tr3", onset=20), note("tr3", "n", instant(10), "Pain wakes her at night.")])
-    assert (before.tier, within.tier) == (None, "C3")
+    assert (before.tier, within.tier) == (None, "C3R")  # one weak sign at 45 years, 20 days: C3R (item 27)
 
 
 def test_weight_loss_and_treatment_failure_from_notes() -> None:
@@ -34,11 +34,12 @@ def test_weight_loss_and_treatment_failure_from_notes() -> None:
     assert ("F5" in weight.flags, "F7" in despite.flags) == (True, True)
 
 
-def test_a_neurological_symptom_in_text_needs_a_cancer_history_for_c1() -> None:
+def test_a_neurological_symptom_in_text_is_mscc_with_cancer_and_a_strong_sign_without() -> None:
     text = note("tr6", "n", instant(2), "New numbness down the left leg.")
-    assert run("tr6", [*base("tr6"), text]).tier is None
+    assert run("tr6", [*base("tr6"), text]).tier == "C3"  # item 23: strong C3 sign without cancer
     ca = condition("tr7", "ca", cc(SCT, "254837009", "Malignant neoplasm of breast (disorder)"), day(900))
-    assert run("tr7", [*base("tr7"), ca, note("tr7", "n", instant(2), "New numbness down the left leg.")]).tier == "C1"
+    note7 = note("tr7", "n", instant(2), "New numbness down the left leg.")
+    assert run("tr7", [*base("tr7"), ca, note7]).tier == "C1M"
 
 
 def test_an_emergency_sign_in_text_older_than_30_days_is_not_c1() -> None:
@@ -63,5 +64,13 @@ def test_a_coded_condition_is_never_read_by_keyword() -> None:
 def test_a_sentence_from_fhir_is_escaped_in_the_card() -> None:
     text = "Pain wakes her at night, see <b>letter</b> *urgent*."
     result = run("tr12", [*base("tr12"), note("tr12", "n", instant(2), text)])
-    assert result.tier == "C3"
+    assert result.tier == "C3R"
     assert "\\*urgent\\*" in result.cards[0].detail and "<b>" not in result.cards[0].detail
+
+
+def test_a_cord_level_sign_in_text_asks_for_the_whole_spine() -> None:
+    cord = run("tr13", [*base("tr13"), note("tr13", "n", instant(0.2), "New paraparesis since this morning.")])
+    ces = run("tr14", [*base("tr14"), note("tr14", "n", instant(0.2), "New saddle anaesthesia since this morning.")])
+    assert (cord.tier, ces.tier) == ("C1", "C1")
+    assert "MRI whole spine" in cord.cards[0].suggestions[0].label
+    assert "MRI lumbosacral spine" in ces.cards[0].suggestions[0].label

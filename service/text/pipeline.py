@@ -117,6 +117,8 @@ class ClinicalText:
                 return doc
 
         self.source_labels: dict[str, str] = dict(targets["sourceLabels"])
+        # Emergency phrases of the cord class (item 22: the emergency MRI then covers the whole spine).
+        self.cord_phrases = frozenset(p.lower() for s in targets["signs"] for p in s.get("cordPhrases", ()))
         self.signs = {
             s["id"]: Sign(s["id"], s["label"], frozenset(s["voidedBy"])) for s in targets["signs"]
         }
