@@ -65,7 +65,8 @@ def test_a_sentence_from_fhir_is_escaped_in_the_card() -> None:
     text = "Pain wakes her at night, see <b>letter</b> *urgent*."
     result = run("tr12", [*base("tr12"), note("tr12", "n", instant(2), text)])
     assert result.tier == "C3R"
-    assert "\\*urgent\\*" in result.cards[0].detail and "<b>" not in result.cards[0].detail
+    detail = result.cards[0].detail
+    assert "\\*urgent\\*" in detail and "\\<b>" in detail and " <b>" not in detail
 
 
 def test_a_cord_level_sign_in_text_asks_for_the_whole_spine() -> None:
