@@ -37,6 +37,7 @@ def test_every_case_is_well_formed_and_has_a_golden_file() -> None:
         assert case.tier in (None, *TIERS)
         assert case.meta["story"].strip()
         assert case.expected_path.exists(), f"{case.name} has no expected.json"
+        assert {p.name for p in case.path.iterdir()} <= {"bundle.json", "case.json", "expected.json", "prefetch.json"}
         assert "cards" in case.expected()
 
 

@@ -11,6 +11,8 @@
 // - an optional bearer token: answers 401 without it, like an EHR's FHIR server.
 // - /__log (GET, DELETE): what was asked and whether it carried the token, for tests to assert on.
 // - CORS (any origin): the CDS Hooks sandbox reads the patient and its prefetch from the browser.
+// - _include=<Type>:medication: MemoryRepository ignores _include; EHRs answer it with the referenced
+//   Medications as search.mode "include" entries of the same page, which the service must read.
 // - the CDS Hooks sandbox's request forms: it searches with `POST <Type>/_search` and a form-encoded body
 //   (answered as the same GET search), then retries `GET <Type>?patient=<bare id>`; a bare id in
 //   `patient`/`subject` means `Patient/<id>` here (MemoryRepository matches whole references only).
@@ -111,6 +113,24 @@ function addPagingLinks(bundle, origin, fhirPath, query) {
   }
 }
 
+async function addMedicationIncludes(bundle, origin, query) {
+  if (!query.getAll('_include').some((value) => value.endsWith(':medication'))) return;
+  const entries = bundle.entry ?? [];
+  const included = new Map();
+  for (const entry of entries) {
+    entry.search ??= { mode: 'match' };
+    const ref = entry.resource?.medicationReference?.reference;
+    if (typeof ref !== 'string' || !ref.startsWith('Medication/') || included.has(ref)) continue;
+    try {
+      const medication = await repo.readResource('Medication', ref.slice('Medication/'.length));
+      included.set(ref, { fullUrl: `${origin}${BASE_PATH}/${ref}`, resource: medication, search: { mode: 'include' } });
+    } catch {
+      // a dangling reference: a server includes nothing for it
+    }
+  }
+  if (included.size) bundle.entry = [...entries, ...included.values()];
+}
+
 async function handleFhir(req, res, url) {
   let fhirPath = url.pathname.slice(BASE_PATH.length).replace(/^\/+/, '');
   let method = req.method;
@@ -158,6 +178,7 @@ async function handleFhir(req, res, url) {
   const status = getStatus(result);
   if (resource && search && resource.resourceType === 'Bundle') {
     addPagingLinks(resource, `http://${req.headers.host}`, fhirPath, query);
+    await addMedicationIncludes(resource, `http://${req.headers.host}`, query);
   }
   send(res, status, resource ?? result);
 }
