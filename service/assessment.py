@@ -63,7 +63,7 @@ def assess(facts: PatientFacts, k: Knowledge, now: datetime) -> Assessment:
         "F4": neuro.emergency,
         "F11": neuro.symptom,
         "F12": neuro.persisting,
-        "F5": weight_loss(facts, k, now),
+        "F5": weight_loss(facts, k, now, bp),
         "F6": night_pain(facts, k, now, bp),
         "F7": treatment_failure(facts, k, now, bp),
         "F8": medication_resistance(facts, k, now, bp),

@@ -35,7 +35,7 @@ class Evaluation:
 def evaluate(record: PatientRecord, knowledge: Knowledge, now: datetime, hook_instance: str) -> Evaluation:
     """Evaluate every rule for ``record`` at time ``now``; pure apart from its arguments and logging."""
     types = {key: spec.resource_type for key, spec in knowledge.service.prefetch.items()}
-    facts = build_facts(record, types, now, knowledge.relevance.keep)
+    facts = build_facts(record, types, now, knowledge.relevance.keep, knowledge.text)
     assessment = assess(facts, knowledge, now)
     tier = decide(assessment, knowledge.config.tiers, knowledge)
     keyword_hits = sum(ev.by_keyword for f in assessment.findings.values() for ev in f.evidence)

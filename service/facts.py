@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from service.fact_readers import condition_fact, event_fact, first_start, observation_fact, status_code
-from service.facts_model import Fact, PatientFacts
+from service.facts_model import Fact, PatientFacts, TextFact
 from service.fhir import models as m
 from service.record import PatientRecord
+from service.text.pipeline import ClinicalText
+from service.text.sources import condition_texts, document_texts, observation_texts
 
-__all__ = ["Fact", "PatientFacts", "build_facts"]
+__all__ = ["Fact", "PatientFacts", "TextFact", "build_facts"]
 
 OBSERVATION_OK = frozenset({"final", "amended", "corrected"})
 MED_REQUEST_OK = frozenset({"active", "completed", "stopped", "on-hold"})
@@ -26,11 +28,16 @@ Keep = Callable[[Mapping[str, Any]], bool]
 
 
 def build_facts(
-    record: PatientRecord, types: dict[str, str], now: datetime, keep: Keep | None = None
+    record: PatientRecord,
+    types: dict[str, str],
+    now: datetime,
+    keep: Keep | None = None,
+    text: ClinicalText | None = None,
 ) -> PatientFacts:
     """Read every prefetch key once. ``types`` maps prefetch key -> resourceType (from cards/service.json).
 
-    ``keep`` (``Relevance.keep``) drops resources no rule reads before they are validated.
+    ``keep`` (``Relevance.keep``) drops resources no rule reads before they are validated. ``text`` (the
+    clinical text step) reads the free texts into TextFacts; without it no free text is read.
     """
     skipped = 0
     parsed: dict[str, list[m.Resource]] = {}
@@ -46,15 +53,19 @@ def build_facts(
     def of(kind: type[R]) -> list[R]:
         return [r for r in parsed.get(kind.__name__, []) if isinstance(r, kind)]
 
+    conditions = [c for c in of(m.Condition) if status_code(c.verificationStatus) != "entered-in-error"]
+    observations = [o for o in of(m.Observation) if o.status in OBSERVATION_OK]
+    texts: list[TextFact] = []
+    unread: list[tuple[str, str]] = []
+    if text is not None:
+        texts = condition_texts(text, conditions) + observation_texts(text, observations)
+        notes, unread = document_texts(text, of(m.DocumentReference), now, record.binaries)
+        texts += notes
     return PatientFacts(
         patient_ref=f"Patient/{record.patient_id}",
         birth_date=born,
-        conditions=tuple(
-            condition_fact(c, born, now)
-            for c in of(m.Condition)
-            if status_code(c.verificationStatus) != "entered-in-error"
-        ),
-        observations=tuple(observation_fact(o) for o in of(m.Observation) if o.status in OBSERVATION_OK),
+        conditions=tuple(condition_fact(c, born, now) for c in conditions),
+        observations=tuple(observation_fact(o) for o in observations),
         medications=tuple(
             [
                 event_fact("MedicationRequest", r, (r.medicationCodeableConcept,), r.authoredOn)
@@ -110,4 +121,6 @@ def build_facts(
         unavailable=record.unavailable,
         skipped=skipped,
         gender=gender,
+        texts=tuple(texts),
+        unread_notes=tuple(unread),
     )

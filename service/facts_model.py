@@ -39,6 +39,22 @@ class Fact(NamedTuple):
         return None
 
 
+class TextFact(NamedTuple):
+    """A counted mention of a sign in free text (CLINICAL_RULES.md item 30), produced by the data layer.
+
+    ``source`` says where the text was: ``condition-label`` (a Condition's code.text or coding display),
+    ``condition-note``, ``observation`` (symptom Observation valueString or note) or ``note`` (a clinical note,
+    DocumentReference). ``date`` is the Annotation's time or its note's date, never a Condition's onset.
+    """
+
+    sign: str
+    ref: str
+    source: str
+    date: When | None
+    sentence: str
+    phrase: str
+
+
 @dataclass(frozen=True)
 class PatientFacts:
     patient_ref: str
@@ -54,3 +70,5 @@ class PatientFacts:
     unavailable: frozenset[str]
     skipped: int
     gender: str | None = None
+    texts: tuple[TextFact, ...] = ()
+    unread_notes: tuple[tuple[str, str], ...] = ()

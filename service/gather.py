@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import structlog
 
@@ -40,6 +41,7 @@ from service.record_assembly import (
     with_medications,
 )
 from service.settings import Settings
+from service.text.documents import wanted_binaries
 
 __all__ = ["gather", "record_from_prefetch"]
 
@@ -105,6 +107,46 @@ async def _run_all(
     return results, failures
 
 
+def _binary_job(client: FhirClient, server: FhirServer, binary: str) -> Job:
+    async def run() -> list[Resource]:
+        found = await client.read(server, FhirQuery("Binary", id=binary.split("/", 1)[1]))
+        return [] if found is None else [found]
+
+    return run
+
+
+async def _binaries(
+    request: HookRequest,
+    spec: ServiceSpec,
+    settings: Settings,
+    client: FhirClient | None,
+    resources: dict[str, list[Resource]],
+    now: datetime,
+    remaining: float,
+) -> dict[str, Resource]:
+    """The Binary behind each selected clinical note whose text is only at an attachment url (item 30).
+
+    Read from fhirServer in parallel within what is left of the request's deadline; a note whose Binary
+    cannot be read is listed as not evaluated by the card, never a failure of the request.
+    """
+    notes = [r for key, item in spec.prefetch.items() if item.resource_type == "DocumentReference"
+             for r in resources.get(key, ())]
+    if not notes or client is None or remaining <= 0:
+        return {}
+    try:
+        server = fhir_server_for(request, settings)
+    except FhirAccessError:
+        return {}
+    wanted = wanted_binaries(notes, now, server.base_url)
+    if not wanted:
+        return {}
+    jobs = {url: _binary_job(client, server, binary) for url, binary in wanted.items()}
+    fetched, failures = await _run_all(jobs, remaining, dict.fromkeys(jobs, "Binary"))
+    if failures:
+        log.warning("fhir.binary_unavailable", hook_instance=request.hook_instance, count=len(failures))
+    return {url: found[0] for url, found in fetched.items() if found}
+
+
 async def _read_medications(
     client: FhirClient, server: FhirServer, ids: list[str], deadline: float, index: MedicationIndex
 ) -> None:
@@ -126,9 +168,15 @@ async def _read_medications(
 
 
 async def gather(
-    request: HookRequest, spec: ServiceSpec, settings: Settings, client: FhirClient | None
+    request: HookRequest,
+    spec: ServiceSpec,
+    settings: Settings,
+    client: FhirClient | None,
+    now: datetime | None = None,
 ) -> PatientRecord:
-    """Resolve every prefetch key of ``spec`` for ``request``.
+    """Resolve every prefetch key of ``spec`` for ``request``, then the Binaries of its clinical notes.
+
+    ``now`` (T) selects which clinical notes are worth reading (the 90 days before T).
 
     Raises:
         RequiredDataUnavailable: a required key was neither prefetched nor fetchable; the message
@@ -165,4 +213,7 @@ async def gather(
         left = settings.fhir_deadline_seconds - (time.perf_counter() - started)
         if server is not None and left > 0:
             await _read_medications(client, server, wanted, left, index)
-    return PatientRecord(patient_id, with_medications(spec, own, index), frozenset(failures))
+    record = with_medications(spec, own, index)
+    left = settings.fhir_deadline_seconds - (time.perf_counter() - started)
+    binaries = await _binaries(request, spec, settings, client, record, now or datetime.now(UTC), left)
+    return PatientRecord(patient_id, record, frozenset(failures), binaries)

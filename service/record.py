@@ -22,11 +22,13 @@ class PatientRecord:
     ``medicationCodeableConcept`` (``service.fhir.medications``).
     ``unavailable`` names the optional keys that could not be obtained: the card says they were
     "not evaluated". A key present with an empty list means "obtained, and there is no data".
+    ``binaries`` maps a clinical note's attachment url to the Binary read from fhirServer for it.
     """
 
     patient_id: str
     resources: Mapping[str, Sequence[Resource]]
     unavailable: frozenset[str] = field(default_factory=frozenset)
+    binaries: Mapping[str, Resource] = field(default_factory=dict)
 
     def of(self, key: str) -> Sequence[Resource]:
         return self.resources.get(key, ())

@@ -58,6 +58,8 @@ def _evidence_text(feature: str, ev: Evidence, k: Knowledge) -> str:
         "measured": texts["measured"].format(observed=observed, threshold=threshold) if observed else "",
         "fromText": texts["fromText"].format(match=md(ev.text_match, limit=120)) if ev.text_match else "",
     }
+    if ev.from_note:  # item 30: a text finding names its note's date and the sentence
+        values["fromText"] = texts["fromNote"].format(date=values["date"], sentence=md(ev.text_match or "", limit=120))
     template = k.cards.evidence_by_flag.get(feature, texts["evidence"])
     return template.format(**values)
 
@@ -119,6 +121,11 @@ def _not_evaluated(a: Assessment, tier: str, k: Knowledge) -> str:
         k.cards.texts["notEvaluatedItem"].format(label=", ".join(labels), reason=reason)
         for reason, labels in labels_by_reason.items()
     ]
+    for ref, why in a.facts.unread_notes:  # clinical notes whose text could not be read (item 30)
+        kind = why.partition(":")[2]
+        reason = k.cards.reasons["note-type" if kind else "note-unreadable"].format(what=md(kind), days=None)
+        label = k.cards.texts["noteLabel"].format(ref=md(ref))
+        items.append(k.cards.texts["notEvaluatedItem"].format(label=label, reason=reason))
     return k.cards.texts["notEvaluated"].format(items="; ".join(items)) if items else ""
 
 

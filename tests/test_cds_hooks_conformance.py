@@ -80,7 +80,7 @@ def test_B4_discovery_prefetch_covers_every_resource_type_the_rules_read(client)
     types = {re.split(r"[/?]", query)[0] for query in prefetch.values()}
     assert types == {
         "Patient", "Condition", "Observation", "MedicationRequest", "MedicationStatement", "Procedure",
-        "ServiceRequest", "DiagnosticReport", "CarePlan", "ImagingStudy",
+        "ServiceRequest", "DiagnosticReport", "CarePlan", "ImagingStudy", "DocumentReference",
     }
     for code in ("29463-7", "3141-9", "3142-7", "8350-1", "8351-9", "75325-1", "72514-3", "38208-5",
                  "75893-8", "91148-7"):
@@ -96,7 +96,8 @@ def test_E1_E2_E4_prefetch_templates_use_only_allowed_tokens_and_syntax(client) 
         params = query.split("?", 1)[1].split("&") if "?" in query else []
         for param in params:
             name = param.split("=", 1)[0]
-            assert name in ("patient", "code", "_count", "_sort", "date") or name.startswith("_"), name
+            # token search with equality (E4): code, and category for the clinical-note template
+            assert name in ("patient", "code", "category", "_count", "_sort", "date") or name.startswith("_"), name
 
 
 def test_C1_unknown_service_is_404_with_operation_outcome(client) -> None:

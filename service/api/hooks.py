@@ -48,8 +48,9 @@ async def invoke(service_id: str, request: Request) -> Response:
     client = FhirClient(
         state.http, page_cap=state.settings.fhir_page_cap, limits=CallbackLimits.from_settings(state.settings)
     )
-    record = await gather(hook_request, spec, state.settings, client)
-    result = evaluate(record, state.knowledge, state.clock(), hook_request.hook_instance)
+    now = state.clock()
+    record = await gather(hook_request, spec, state.settings, client, now)
+    result = evaluate(record, state.knowledge, now, hook_request.hook_instance)
     request.state.tier = result.tier
     request.state.cards = len(result.cards)
     return Response(wire_json(HookResponse(cards=result.cards)), media_type="application/json")

@@ -19,6 +19,7 @@ from typing import Any
 from service.bench import nofetch
 from service.bench.bodies import Body, large_body, typical_body
 from service.bench.measure import SERVER_CPU, TargetRun, measure_target
+from service.bench.notes import notes_body
 from service.bench.server import running
 from service.bench.wrk import write_script
 from service.knowledge import load_knowledge
@@ -26,7 +27,7 @@ from service.paths import knowledge_dir
 from service.settings import REPO_ROOT
 
 TARGETS = {"floor": "service.bench.floor:create_app", "service": "service.main:create_app"}
-WORKLOADS = ("typical", "large", "no-prefetch")
+WORKLOADS = ("typical", "notes", "large", "no-prefetch")
 
 
 @dataclass
@@ -78,7 +79,7 @@ def run_target(target: str, body: Body, workdir: Path, options: BenchOptions, la
 def run_benchmark(options: BenchOptions, progress: Any = print) -> dict[str, Any]:
     """Every pass of every workload; returns the raw results (ratios and checks come from ``report``)."""
     spec = load_knowledge(knowledge_dir()).service
-    bodies = {"typical": typical_body(spec), "large": large_body(spec)}
+    bodies = {"typical": typical_body(spec), "notes": notes_body(spec), "large": large_body(spec)}
     started = time.time()
     passes: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="backpain-bench-") as tmp:

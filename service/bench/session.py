@@ -10,6 +10,7 @@ from rich.console import Console
 from service.bench.bodies import large_body, typical_body
 from service.bench.checks import annotate
 from service.bench.micro import run_micro
+from service.bench.notes import notes_body
 from service.bench.profiling import summary
 from service.bench.report import print_tables, write
 from service.bench.runner import BenchOptions, run_benchmark
@@ -21,7 +22,7 @@ from service.settings import Settings
 def micro(options: BenchOptions) -> dict[str, Any]:
     knowledge = load_knowledge(knowledge_dir())
     settings = Settings(_env_file=None)
-    bodies = [typical_body(knowledge.service), large_body(knowledge.service)]
+    bodies = [typical_body(knowledge.service), notes_body(knowledge.service), large_body(knowledge.service)]
     return run_micro(bodies, knowledge, settings, iterations=options.micro_iterations)
 
 

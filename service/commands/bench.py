@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-WORKLOADS = ("typical", "large", "no-prefetch")
+WORKLOADS = ("typical", "notes", "large", "no-prefetch")
 
 
 def _int_list(text: str) -> list[int]:
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--connections", type=_int_list, help="concurrency levels (default 1,8,64)")
     parser.add_argument("--passes", type=int, help="passes over every workload (default 2)")
     parser.add_argument("--workload", type=_workloads, default=list(WORKLOADS),
-                        help="comma-separated: typical,large,no-prefetch (default all)")
+                        help="comma-separated: typical,notes,large,no-prefetch (default all)")
     parser.add_argument("--tiny", action="store_true", help="a smoke run: 1 s steps, c=1, one pass")
     parser.add_argument("--json", type=Path, help="results file (default bench-results/bench-<time>.json)")
     parser.add_argument("--noise-threshold", type=float, default=10.0,

@@ -1,6 +1,6 @@
 """A complete prefetch built from a patient Bundle, as an EHR would send it for our templates.
 
-Only the search parameters our templates use are understood (``patient``, ``code``, the result
+Only the search parameters our templates use are understood (``patient``, ``code``, ``category``, the result
 controls ``_count``/``_sort`` and ``_include`` of a medication, answered as a server would, with
 ``search.mode: include`` entries); anything else is refused rather than silently over-matching.
 Transaction and Synthea exports refer to each other by ``urn:uuid:`` fullUrls: :func:`resolve_references`
@@ -29,12 +29,15 @@ def _reference(resource: Resource) -> str | None:
     return None
 
 
-def _has_code(resource: Resource, tokens: str) -> bool:
+def _has_code(resource: Resource, tokens: str, field: str = "code") -> bool:
     wanted = {tuple(t.split("|", 1)) if "|" in t else ("", t) for t in tokens.split(",")}
-    for coding in (resource.get("code") or {}).get("coding") or ():
-        system, code = coding.get("system", ""), coding.get("code")
-        if (system, code) in wanted or ("", code) in wanted:
-            return True
+    value = resource.get(field)
+    concepts = value if isinstance(value, list) else [value]
+    for concept in concepts:
+        for coding in (concept if isinstance(concept, dict) else {}).get("coding") or ():
+            system, code = coding.get("system", ""), coding.get("code")
+            if (system, code) in wanted or ("", code) in wanted:
+                return True
     return False
 
 
@@ -47,9 +50,9 @@ def matches(resource: Resource, query: FhirQuery) -> bool:
     for name, value in query.params:
         if name == "patient" and _reference(resource) != value:
             return False
-        if name == "code" and not _has_code(resource, value):
+        if name in ("code", "category") and not _has_code(resource, value, name):
             return False
-        if name not in {"patient", "code"} | _IGNORED:
+        if name not in {"patient", "code", "category"} | _IGNORED:
             raise ValueError(f"search parameter {name!r} is not supported for bundle prefetch")
     return True
 

@@ -141,7 +141,7 @@ async def run_once(
     timeout = httpx.Timeout(settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=settings.use_proxy_env) as http:
         client = FhirClient(http, page_cap=settings.fhir_page_cap, limits=CallbackLimits.from_settings(settings))
-        record = await gather(request, knowledge.service, settings, client)
+        record = await gather(request, knowledge.service, settings, client, when.at)
     result = evaluate(record, knowledge, when.at, request.hook_instance)
     return record, result, _evidence(record, knowledge, when.at)
 
@@ -153,7 +153,7 @@ def _evidence(record: PatientRecord, knowledge: Knowledge, now: datetime) -> Tab
     from service.facts import build_facts
 
     types = {key: spec.resource_type for key, spec in knowledge.service.prefetch.items()}
-    assessment = assess(build_facts(record, types, now), knowledge, now)
+    assessment = assess(build_facts(record, types, now, text=knowledge.text), knowledge, now)
     return evidence_table(assessment.findings.values(), knowledge.cards.flag_labels)
 
 

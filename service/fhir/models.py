@@ -50,6 +50,7 @@ class Quantity(Light):
 
 class Annotation(Light):
     text: str | None = None
+    time: FhirWhen = None
 
 
 class Resource(Light):
@@ -144,6 +145,29 @@ class ImagingStudy(Resource):
     procedureCode: tuple[CodeableConcept, ...] = ()
 
 
+class Attachment(Light):
+    contentType: str | None = None
+    data: str | None = None
+    url: str | None = None
+
+
+class DocumentContent(Light):
+    attachment: Attachment | None = None
+
+
+class DocumentContext(Light):
+    period: Period | None = None
+
+
+class DocumentReference(Resource):
+    """A clinical note (US Core DocumentReference): read for its text only (Revision 2 item 30)."""
+
+    docStatus: str | None = None
+    date: FhirWhen = None
+    content: tuple[DocumentContent, ...] = ()
+    context: DocumentContext | None = None
+
+
 MODELS: dict[str, type[Resource]] = {
     model.__name__: model
     for model in (
@@ -157,6 +181,7 @@ MODELS: dict[str, type[Resource]] = {
         DiagnosticReport,
         CarePlan,
         ImagingStudy,
+        DocumentReference,
     )
 }
 R = TypeVar("R", bound=Resource)

@@ -98,14 +98,15 @@ class BloodTestRule(_Model):
 
 
 class NightPain(_Model):
+    """``free_text``: read night/rest pain from text (the phrases are in cards/text/targets.json)."""
+
     free_text: bool
-    pattern: str
 
 
 class CancerKeywords(_Model):
+    """``enabled``: the cancer keyword fallback (item 29 b); its words are in cards/text/targets.json."""
+
     enabled: bool
-    include: str
-    exclude: str
 
 
 class RulesConfig(_Model):
@@ -137,18 +138,6 @@ class RulesConfig(_Model):
         extra="ignore",
         ignored_types=(cached_property,),
     )
-
-    @cached_property
-    def night_regex(self) -> re.Pattern[str]:
-        return re.compile(self.night_pain.pattern, re.IGNORECASE)
-
-    @cached_property
-    def cancer_include(self) -> re.Pattern[str]:
-        return re.compile(self.cancer_keywords.include, re.IGNORECASE)
-
-    @cached_property
-    def cancer_exclude(self) -> re.Pattern[str]:
-        return re.compile(self.cancer_keywords.exclude, re.IGNORECASE)
 
     @cached_property
     def analgesic_regex(self) -> dict[str, re.Pattern[str]]:

@@ -22,6 +22,7 @@ from service.knowledge.relevance import Relevance
 from service.knowledge.service_spec import ServiceSpec
 from service.knowledge.templates import CardTexts, OrderCatalog, check_cards, check_orders
 from service.knowledge.valuesets import CompiledValueSet, load_valuesets
+from service.text.pipeline import ClinicalText, load_clinical_text
 
 
 def read_json(path: Path) -> Any:
@@ -73,6 +74,7 @@ class Knowledge:
     relevance: Relevance
     # The order-select / order-sign services (spine-imaging.json, order-decisions.json).
     order: OrderKnowledge
+    text: ClinicalText
 
     def vs(self, role: Role) -> CompiledValueSet:
         return self.by_role[role]
@@ -124,6 +126,10 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
     value_sets = load_valuesets(root / "valuesets", lambda p: validated(p, schemas / "valueset.schema.json"))
     by_role = resolve_roles(config, value_sets, root / "config.json")
     order = load_order_knowledge(root, cards, orders, frozenset(config.tiers))
+    text = load_clinical_text(
+        validated(root / "text" / "targets.json", schemas / "text-targets.schema.json"),
+        validated(root / "text" / "context.json", schemas / "text-context.schema.json"),
+    )
     return Knowledge(
         root=root,
         service=service,
@@ -134,6 +140,7 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         by_role=by_role,
         relevance=Relevance(by_role),
         order=order,
+        text=text,
     )
 
 

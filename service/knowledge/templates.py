@@ -22,6 +22,8 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "evidence": frozenset({"what", "date", "since", "measured", "fromText", "observed", "threshold"}),
     "measured": frozenset({"observed", "threshold"}),
     "fromText": frozenset({"match"}),
+    "fromNote": frozenset({"date", "sentence"}),
+    "noteLabel": frozenset({"ref"}),
     "notEvaluated": frozenset({"items"}),
     "notEvaluatedItem": frozenset({"label", "reason"}),
     "sources": frozenset({"items"}),

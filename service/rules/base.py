@@ -26,6 +26,7 @@ class Evidence:
     threshold: str | None = None
     text_match: str | None = None
     by_keyword: bool = False
+    from_note: bool = False
 
 
 @dataclass(frozen=True)

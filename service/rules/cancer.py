@@ -2,8 +2,12 @@
 
 When: any Condition (any clinicalStatus) whose verificationStatus is confirmed or absent carries a malignant
 code (ICD-10-CM C* except C44; VSAC Cancer SNOMED minus non-melanoma skin cancer), a personal-history code
-(Z85.* except Z85.828; 266987004 and checked descendants) or a cancer-pain code. A Condition with no SNOMED
-or ICD-10 coding falls back to keywords in its text (never benign, in situ, suspected or skin BCC/SCC).
+(Z85.* except Z85.828; 266987004 and checked descendants) or a cancer-pain code. A Condition none of whose
+codes is in a value set of the service falls back to the cancer keywords (item 29 b: cancer, tumour, neoplasm,
+carcinoma, sarcoma, lymphoma, leukaemia, myeloma, melanoma, metastasis, as whole words) in its code.text or
+coding displays, as read by the clinical text step: never benign, in situ, uncertain behaviour, suspected,
+possible, "?", rule out, screening, risk, family or relatives, "no history", skin BCC/SCC. Cancer found by the
+text step in back-pain text or a clinical note (item 30) also counts, as an undated cancer.
 Then: cancer history is present. The cancer date is the earliest clinical date; an undated cancer counts as
 before the back pain. "New since cancer" holds when any active back-pain onset is on or after that date.
 Revision 2: a history code (cancer-history set) dated only by recordedDate counts as undated, and undated back
@@ -15,17 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.facts import Fact, PatientFacts
+from service.facts import Fact, PatientFacts, TextFact
 from service.fhir.dates import When
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
-from service.knowledge.valuesets import ICD10CM
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding
+from service.rules.text_signs import back_pain_text_refs, text_evidence
 
 COUNTED_VERIFICATION = frozenset({None, "confirmed"})
 _ROLES = (Role.CANCER_BONE_HIGH_RISK, Role.CANCER, Role.CANCER_HISTORY, Role.CANCER_PAIN)
-_CODED_SYSTEMS = frozenset({ICD10CM, "http://snomed.info/sct"})
 
 
 @dataclass(frozen=True)
@@ -38,27 +41,37 @@ class CancerHistory:
     high_risk: Evidence | None = None
 
 
-def _keyword(fact: Fact, k: Knowledge) -> Evidence | None:
-    cfg = k.config
-    if not cfg.cancer_keywords.enabled or any(system in _CODED_SYSTEMS for system, _ in fact.codes):
+def _known_code(fact: Fact, k: Knowledge) -> bool:
+    """Whether any of the Condition's codes is in a value set of the service (then no keyword fallback)."""
+    return any(vs.contains(key) for key in fact.codes for vs in k.value_sets.values())
+
+
+def _keyword(fact: Fact, facts: PatientFacts, k: Knowledge) -> Evidence | None:
+    if not k.config.cancer_keywords.enabled:
         return None
-    text = " ".join(filter(None, [fact.text, *fact.displays]))
-    hit = cfg.cancer_include.search(text)
-    if hit is None or cfg.cancer_exclude.search(text):
+    hit = next(
+        (t for t in facts.texts if t.ref == fact.ref and t.source == "condition-label" and t.sign == "cancer"),
+        None,
+    )
+    if hit is None or _known_code(fact, k):
         return None
     return Evidence(
-        ref=fact.ref, date=fact.date, what=fact.text or text, text_match=hit.group(0), by_keyword=True
+        ref=fact.ref, date=fact.date, what=fact.text or hit.sentence, text_match=hit.phrase, by_keyword=True
     )
 
 
-def _cancer_evidence(fact: Fact, k: Knowledge) -> Evidence | None:
+def _cancer_evidence(fact: Fact, facts: PatientFacts, k: Knowledge) -> Evidence | None:
     for role in _ROLES:
         vs = k.vs(role)
         key = vs.first_match(fact.codes)
         if key is not None:
             what = fact.display_of(key) or vs.displays.get(key) or key[1]
             return Evidence(ref=fact.ref, date=fact.date, what=what, value_set=vs.id, code=key)
-    return _keyword(fact, k)
+    return _keyword(fact, facts, k)
+
+
+def _written(_: When | None, tf: TextFact) -> bool:
+    return tf.source != "condition-label"
 
 
 def cancer_conditions(facts: PatientFacts, k: Knowledge) -> list[tuple[Fact, Evidence]]:
@@ -67,7 +80,7 @@ def cancer_conditions(facts: PatientFacts, k: Knowledge) -> list[tuple[Fact, Evi
         (fact, ev)
         for fact in facts.conditions
         if fact.verification in COUNTED_VERIFICATION
-        if (ev := _cancer_evidence(fact, k)) is not None
+        if (ev := _cancer_evidence(fact, facts, k)) is not None
     ]
 
 
@@ -80,11 +93,16 @@ def cancer_history(facts: PatientFacts, k: Knowledge, bp: BackPain) -> CancerHis
     found = cancer_conditions(facts, k)
     dated = [fact.date for fact, ev in found if fact.date is not None and not _undated(fact, ev, k)]
     earliest = min(dated) if dated else None
-    undated = any(_undated(fact, ev, k) for fact, ev in found)
+    written = (  # cancer written in back-pain text or a clinical note, not in a Condition's own label
+        text_evidence(facts, k, "cancer", back_pain_text_refs(facts, k, bp), _written)
+        if k.config.cancer_keywords.enabled and bp.conditions
+        else []
+    )
+    undated = any(_undated(fact, ev, k) for fact, ev in found) or bool(written)
     high_risk_id = k.vs(Role.CANCER_BONE_HIGH_RISK).id
     high_risk = next((ev for _, ev in found if ev.value_set == high_risk_id), None)
     new_since = (
-        bool(found)
+        bool(found or written)
         and bool(bp.conditions)
         and (
             undated
@@ -96,7 +114,7 @@ def cancer_history(facts: PatientFacts, k: Knowledge, bp: BackPain) -> CancerHis
         )
     )
     return CancerHistory(
-        finding=Finding("F3", bool(found), tuple(ev for _, ev in found)),
+        finding=Finding("F3", bool(found or written), tuple(ev for _, ev in found) + tuple(written)),
         conditions=tuple(fact for fact, _ in found),
         earliest=earliest,
         undated=undated,

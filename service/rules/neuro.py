@@ -12,6 +12,9 @@ Then:
 * F11 neurological symptom dated within the last 30 days: MSCC (C1M) with a cancer history, else a strong C3 sign;
 * F12 a deficit of either class first dated 31-365 days before T: a strong C3 sign ("persisting"), never C1.
 ``cord`` says whether a recent emergency sign is of the cord class (the emergency MRI covers the whole spine).
+Text (item 30): an emergency sign or a neurological symptom found by the clinical text step in back-pain text
+or a clinical note dated within the last 30 days counts as F4 / F11 like a code (cord class when the phrase is
+one of the sign's ``cordPhrases`` in cards/text/targets.json); text never makes a persisting deficit.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from service.knowledge import Knowledge
 from service.knowledge.config import Role
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, coded, days_text, unavailable, value_coded
+from service.rules.text_signs import back_pain_text_refs, text_evidence, within_days
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,16 @@ def neurology(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, ha
             persisting.append(
                 replace(ev, observed=f"first recorded {days_text(days)} ago", threshold=f"{recent + 1}-{longest} days")
             )
+    refs, window = back_pain_text_refs(facts, k, bp), within_days(recent, now)
+    for sign, found in (("neuro-emergency", emergency), ("neuro-symptom", symptom)):
+        for ev in text_evidence(facts, k, sign, refs, window):
+            days = days_between(ev.date, now) if ev.date else 0
+            found.append(replace(ev, observed=f"{days_text(days)} ago", threshold=f"<= {recent} days"))
+    cord = cord or any(
+        tf.sign == "neuro-emergency" and tf.phrase.lower() in k.text.cord_phrases
+        for tf in facts.texts
+        if any(ev.ref == tf.ref and ev.text_match == tf.sentence for ev in emergency)
+    )
     missing = unavailable(["observations"], facts.unavailable)
 
     def finding(feature: str, evidence: list[Evidence]) -> Finding:

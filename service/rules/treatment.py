@@ -4,6 +4,8 @@ When: the most recent active back-pain onset is within 365 days of T, and a cons
 analgesic order or statement, a physical-therapy procedure or referral, a CarePlan physical-therapy
 activity) started between T-180 and T-28 days and on or after that onset minus 7 days, while the back
 pain is still active at T. The pain-score corroboration is off by default (not implemented).
+Text (item 30): pain despite treatment ("no better despite physiotherapy") found by the clinical text step in
+back-pain text or a clinical note dated on or after that onset also counts.
 Then: failure of conservative treatment is a red flag. Years-old episodes are not assessed (Synthea).
 """
 
@@ -19,6 +21,7 @@ from service.knowledge.config import Role
 from service.rules.analgesics import classify
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, Missing, coded, days_text, unavailable
+from service.rules.text_signs import back_pain_text_refs, in_episode, text_evidence
 
 KEYS = ["medicationRequests", "medicationStatements", "procedures", "serviceRequests", "carePlans"]
 
@@ -60,5 +63,8 @@ def treatment_failure(facts: PatientFacts, k: Knowledge, now: datetime, bp: Back
         if cfg.min_days <= days <= cfg.max_days:
             observed = f"started {days_text(days)} ago, back pain still active"
             evidence.append(replace(ev, observed=observed, threshold=f"{cfg.min_days}-{cfg.max_days} days"))
-    evidence.sort(key=lambda e: (e.date, e.ref))
+    if not evidence:  # text (item 30): "no better despite physio" in back-pain text or a note of the episode
+        refs = back_pain_text_refs(facts, k, bp)
+        evidence = text_evidence(facts, k, "treatment-failure", refs, in_episode(onset, now))
+    evidence.sort(key=lambda e: (e.date is not None, e.date, e.ref))
     return Finding("F7", bool(evidence), tuple(evidence[:1]), unavailable(KEYS, facts.unavailable))

@@ -22,7 +22,9 @@ from service.facts import Fact, PatientFacts
 from service.fhir.dates import When, add_months, days_between
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
+from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, Missing, coded, unavailable, value_coded
+from service.rules.text_signs import back_pain_text_refs, text_evidence, within_days
 
 _EXCLUSION_KEYS = ["procedures", "carePlans", "serviceRequests", "medicationRequests", "medicationStatements"]
 
@@ -122,24 +124,25 @@ def _series(
     return ev, latest_at, None
 
 
-def _coded(facts: PatientFacts, k: Knowledge, now: datetime) -> list[Evidence]:
+def _coded(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> list[Evidence]:
     vs, window = k.vs(Role.WEIGHT_LOSS_CODED), k.config.weight_loss.coded_within_days
     symptom = k.vs(Role.SYMPTOM_OBSERVATION)
     found = [coded(f, vs) for f in facts.conditions if f.active]
     found += [value_coded(f, vs) for f in facts.observations if symptom.first_match(f.codes)]
+    text = text_evidence(facts, k, "weight-loss", back_pain_text_refs(facts, k, bp), within_days(window, now))
     return [
         e for e in found if e is not None and e.date is not None and 0 <= days_between(e.date, now) <= window
-    ]
+    ] + text
 
 
-def weight_loss(facts: PatientFacts, k: Knowledge, now: datetime) -> Finding:
+def weight_loss(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> Finding:
     series, latest_at, missing = _series(facts, k, now)
     evidence: list[Evidence] = []
     if series is not None and latest_at is not None and not _explained(facts, k, latest_at.at):
         evidence.append(series)
     trusted = k.vs(Role.WEIGHT_LOSS_UNEXPLAINED)
     explained_now = _explained(facts, k, now)
-    for ev in _coded(facts, k, now):
+    for ev in _coded(facts, k, now, bp):
         if not explained_now or (ev.code is not None and trusted.contains(ev.code)):
             evidence.append(ev)
     gaps = unavailable(["observations", *_EXCLUSION_KEYS], facts.unavailable)

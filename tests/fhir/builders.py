@@ -11,6 +11,7 @@ from service.settings import REPO_ROOT, Settings
 SPEC: ServiceSpec = load_knowledge(REPO_ROOT / "cards").service
 OPTIONAL_KEYS = frozenset(k for k, s in SPEC.prefetch.items() if not s.required)
 LOINC_IN_TEMPLATE = "29463-7"  # body weight: one of the codes the observations template asks for
+NOTE_CATEGORY_SYSTEM = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
 
 
 def settings(**values: Any) -> Settings:
@@ -46,6 +47,13 @@ def sample_patient(pid: str) -> dict[str, list[dict[str, Any]]]:
         "diagnosticReports": many("DiagnosticReport", 1, status="final", code={"text": "x-ray"}),
         "carePlans": many("CarePlan", 1, status="active", intent="plan"),
         "imagingStudies": many("ImagingStudy", 1, status="available"),
+        "clinicalNotes": many(
+            "DocumentReference",
+            2,
+            status="current",
+            category=[{"coding": [{"system": NOTE_CATEGORY_SYSTEM, "code": "clinical-note"}]}],
+            content=[{"attachment": {"contentType": "text/plain", "data": "QmFjayBwYWluLg=="}}],
+        ),
     }
 
 

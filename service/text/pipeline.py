@@ -1,0 +1,205 @@
+"""One medspaCy pipeline per process: blank English tokenizer, rule sentencizer, target matcher, ConText.
+
+Why this shape: ``medspacy.load`` defaults to PyRuSH, which costs ~5x the rule sentencizer per note and logs
+every sentence; no statistical model is needed (and none can be downloaded), so the tokenizer is spaCy's
+blank English one. Building the pipeline costs about a second, so it is built once per distinct content of
+``cards/text`` and shared (knowledge reloads with config overrides reuse it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from service.errors import KnowledgeError
+
+log = logging.getLogger(__name__)
+
+SENTENCE_CHARS = 120
+IGNORED = "ignored"
+LABEL_CACHE = 8192
+
+
+class Mention(NamedTuple):
+    """One target phrase found in a text, with the ConText categories that modify it."""
+
+    sign: str
+    phrase: str
+    sentence: str
+    modifiers: tuple[str, ...]
+    counted: bool
+
+
+@dataclass(frozen=True)
+class Sign:
+    id: str
+    label: str
+    voided_by: frozenset[str]
+
+
+MAX_VARIANTS = 256
+
+
+def literal_variants(pattern: Sequence[dict[str, Any]] | None) -> list[str] | None:
+    """The phrases a token pattern matches when every token is a plain LOWER word or word list (optionally
+    ``OP: "?"``); None for any other pattern. Why: spaCy's PhraseMatcher looks phrases up by hash, while its
+    token Matcher tests every set predicate on every token (most of ConText's cost on a 200-word note)."""
+    if not pattern:
+        return None
+    variants = [""]
+    for token in pattern:
+        if set(token) - {"LOWER", "OP"} or token.get("OP", "?") != "?":
+            return None
+        lower = token["LOWER"]
+        words = [lower] if isinstance(lower, str) else lower.get("IN") if set(lower) == {"IN"} else None
+        if not words or not all(isinstance(w, str) and w and " " not in w for w in words):
+            return None
+        options = [*words, None] if token.get("OP") == "?" else list(words)
+        variants = [f"{v} {w}".strip() if w else v for v in variants for w in options]
+        if len(variants) > MAX_VARIANTS:
+            return None
+    return sorted({v for v in variants if v})
+
+
+def _short(sentence: str, start: int, end: int) -> str:
+    """The sentence in at most 120 characters, cut around the match [start, end) when it is longer."""
+    text = " ".join(sentence.split())
+    if len(text) <= SENTENCE_CHARS:
+        return text
+    squeezed = " ".join(sentence[:start].split())
+    focus = len(squeezed) + (1 if squeezed and sentence[:start][-1:].isspace() else 0)
+    width = SENTENCE_CHARS - 2
+    begin = max(0, min(focus - width // 3, len(text) - width))
+    piece = text[begin : begin + width].strip()
+    return ("…" if begin > 0 else "") + piece + ("…" if begin + width < len(text) else "")
+
+
+def _as_phrases(rule_type: Any, rule: Any) -> list[Any]:
+    """``rule`` as literal rules when its pattern is only word lists, else ``rule`` itself (same meaning)."""
+    variants = literal_variants(rule.pattern)
+    if variants is None:
+        return [rule]
+    keep = {
+        name: getattr(rule, name)
+        for name in ("allowed_types", "excluded_types", "max_targets", "max_scope", "terminated_by")
+        if getattr(rule, name, None)
+    }
+    return [rule_type(v, rule.category, direction=rule.direction, **keep) for v in variants]
+
+
+class ClinicalText:
+    """Reads one text into mentions; built from the validated contents of cards/text."""
+
+    def __init__(self, targets: dict[str, Any], context: dict[str, Any]) -> None:
+        # Imported here: spaCy costs seconds to import and only knowledge loading needs it. Its CLI module
+        # imports a click helper deprecated in click 8.2; that warning is spaCy's, not ours.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import spacy
+            from medspacy.context import ConTextRule
+            from medspacy.target_matcher import TargetRule
+            from spacy.language import Language
+
+        if not Language.has_factory("backpain_line_breaks"):
+
+            @Language.component("backpain_line_breaks")
+            def line_breaks(doc: Any) -> Any:
+                """A line break ends a sentence: notes are often lists without full stops."""
+                for token in doc[1:]:
+                    previous = doc[token.i - 1]
+                    if "\n" in previous.text or "\n" in previous.whitespace_:
+                        token.is_sent_start = True
+                return doc
+
+        self.source_labels: dict[str, str] = dict(targets["sourceLabels"])
+        # Emergency phrases of the cord class (item 22: the emergency MRI then covers the whole spine).
+        self.cord_phrases = frozenset(p.lower() for s in targets["signs"] for p in s.get("cordPhrases", ()))
+        self.signs = {
+            s["id"]: Sign(s["id"], s["label"], frozenset(s["voidedBy"])) for s in targets["signs"]
+        }
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer", config={"punct_chars": list(context["sentenceBreaks"])})
+        nlp.add_pipe("backpain_line_breaks")
+        matcher: Any = nlp.add_pipe("medspacy_target_matcher")
+        rules: list[Any] = []
+        for sign in targets["signs"]:
+            rules += [TargetRule(p, sign["id"]) for p in sign["phrases"]]
+            rules += [
+                TargetRule(f"{sign['id']} pattern {i}", sign["id"], pattern=pattern)
+                for i, pattern in enumerate(sign.get("patterns", ()))
+            ]
+        rules += [TargetRule(p, IGNORED) for p in targets["ignore"]]
+        try:
+            matcher.add(rules)
+            ctx: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
+            replaced = set(context.get("replaceDefaults", ()))
+            packaged = ConTextRule.from_json(ctx.DEFAULT_RULES_FILEPATH) if context["useDefaultRules"] else []
+            ours = [
+                ConTextRule(
+                    r["literal"],
+                    r["category"],
+                    direction=r["direction"],
+                    pattern=r.get("pattern"),
+                    max_scope=r.get("maxScope"),
+                )
+                for r in context["rules"]
+            ]
+            kept = [r for r in packaged if r.literal not in replaced]
+            ctx.add([phrase for r in [*kept, *ours] for phrase in _as_phrases(ConTextRule, r)])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KnowledgeError(f"cards/text: a target or ConText rule cannot be compiled: {exc}") from exc
+        self._nlp = nlp
+        self._labels: dict[str, tuple[Mention, ...]] = {}
+
+    def read_label(self, text: str) -> tuple[Mention, ...]:
+        """``read`` for terminology strings (code.text, displays), memoised: they repeat across patients."""
+        found = self._labels.get(text)
+        if found is None:
+            found = self.read(text)
+            if len(self._labels) < LABEL_CACHE and len(text) <= 200:
+                self._labels[text] = found
+        return found
+
+    def read(self, text: str) -> tuple[Mention, ...]:
+        """Every target mention in ``text`` (ignored phrases left out), counted or not."""
+        if not text or not text.strip():
+            return ()
+        doc = self._nlp.make_doc(text)
+        for name, component in self._nlp.pipeline:
+            doc = component(doc)
+            if name == "medspacy_target_matcher" and not doc.ents:
+                return ()  # nothing to put in context: skip ConText, a third of the cost of a note
+        out: list[Mention] = []
+        for ent in doc.ents:
+            sign = self.signs.get(ent.label_)
+            if sign is None:
+                continue
+            categories = tuple(sorted({m.category for m in ent._.modifiers}))
+            sent = ent.sent
+            sentence = _short(sent.text, ent.start_char - sent.start_char, ent.end_char - sent.start_char)
+            out.append(
+                Mention(sign.id, ent.text, sentence, categories, not (sign.voided_by & set(categories)))
+            )
+        return tuple(out)
+
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+_BUILT: dict[str, ClinicalText] = {}
+
+
+def load_clinical_text(targets: dict[str, Any], context: dict[str, Any]) -> ClinicalText:
+    """The pipeline for these contents, built at most once per process (about a second to build)."""
+    key = _digest(targets, context)
+    built = _BUILT.get(key)
+    if built is None:
+        built = _BUILT[key] = ClinicalText(targets, context)
+    return built
