@@ -56,7 +56,7 @@ def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: 
         if gap_days >= cfg.escalation_days:
             observed = (
                 f"{LABELS[name]} started {days_text(gap_days)} after {LABELS[base_name]} "
-                f"({base_ev.ref}, {base_ev.date.iso_day()})"
+                f"(started {base_ev.date.iso_day()})"
             )
             escalation = Evidence(
                 ref=ev.ref,
