@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from service.assessment import Assessment
-from service.cdshooks.models import Card, Coding, Link, Source
+from service.cdshooks.models import Card, Link, Source
 from service.knowledge import Knowledge
 from service.orders import stable_uuid, suggestions
 from service.rules.base import Evidence, Finding
@@ -101,10 +101,7 @@ def render_card(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_inst
         source=Source(label=k.cards.source.label, url=k.cards.source.url),
         suggestions=proposals,
         selection_behavior="any" if proposals else None,
-        override_reasons=[
-            Coding(system=k.cards.override_reason_system, code=r.code, display=r.display)
-            for r in k.cards.override_reasons
-        ],
+        override_reasons=k.feedback.override_reasons(k.service.hook, tier),
         links=[
             Link(label=k.cards.links[name].label, url=k.cards.links[name].url, type="absolute") for name in text.links
         ],

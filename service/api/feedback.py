@@ -9,7 +9,7 @@ from service.api.deps import Authenticated, State
 from service.api.hooks import check_service
 from service.api.parsing import parse_body
 from service.cdshooks.models import FeedbackRequest
-from service.metrics import record_feedback
+from service.metrics import record_card_outcomes, record_feedback
 
 router = APIRouter()
 
@@ -27,5 +27,8 @@ async def feedback(service_id: str, request: Request, state: State) -> Response:
     request.state.hook_instance = body.hook_instance
     new = await run_in_threadpool(state.feedback.add, service_id, body.feedback, body.hook_instance)
     record_feedback([item.outcome for item in body.feedback], new)
+    if state.card_log is not None:
+        tiers = await run_in_threadpool(state.card_log.tiers_of, service_id, [i.card for i in body.feedback])
+        record_card_outcomes([(tiers.get(item.card), item.outcome) for item in body.feedback])
     # 200 with no body (decision J7): an empty JSON object would break A2.
     return Response(status_code=200)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from service.api.card_record import record_and_filter
 from service.api.deps import AppState, app_state, authenticate
 from service.api.parsing import parse_body
 from service.cdshooks.models import HookRequest, HookResponse, wire_json
@@ -41,7 +42,11 @@ async def invoke(service_id: str, request: Request) -> Response:
         raise InvalidRequest(f"service '{spec.id}' answers the '{spec.hook}' hook, not '{hook_request.hook}'")
     client = FhirClient(state.http, page_cap=state.settings.fhir_page_cap)
     record = await gather(hook_request, spec, state.settings, client)
-    result = evaluate(record, state.knowledge, state.clock(), hook_request.hook_instance)
+    now = state.clock()
+    result = evaluate(record, state.knowledge, now, hook_request.hook_instance)
+    cards = result.cards
+    if result.tier is not None:
+        cards = await record_and_filter(state, request, hook_request, result.tier, cards, now)
     request.state.tier = result.tier
-    request.state.cards = len(result.cards)
-    return Response(wire_json(HookResponse(cards=result.cards)), media_type="application/json")
+    request.state.cards = len(cards)
+    return Response(wire_json(HookResponse(cards=cards)), media_type="application/json")

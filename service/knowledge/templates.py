@@ -9,7 +9,7 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from service.errors import KnowledgeError
@@ -49,11 +49,6 @@ class CodingSpec(_Model):
     source: str | None = None
 
 
-class ReasonSpec(_Model):
-    code: str
-    display: str
-
-
 class TierText(_Model):
     indicator: str
     summary: str
@@ -65,8 +60,6 @@ class TierText(_Model):
 
 class CardTexts(_Model):
     source: LinkSpec
-    override_reason_system: str
-    override_reasons: tuple[ReasonSpec, ...] = Field(default=())
     links: dict[str, LinkSpec]
     tiers: dict[str, TierText]
     flag_labels: dict[str, str]
