@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service.commands import bench, evaluate, load_fixtures, migrate, serve
+from service.commands import bench, evaluate, load_fixtures, migrate, report, serve
 
-COMMANDS = [serve, migrate, bench, load_fixtures, evaluate]
+COMMANDS = [serve, migrate, bench, load_fixtures, evaluate, report]
 
 
 def build_parser() -> argparse.ArgumentParser:
