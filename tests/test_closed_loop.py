@@ -5,6 +5,8 @@ Every test runs on SQLite and on PostgreSQL (``database_url``); the clock is the
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -28,17 +30,17 @@ FEEDBACK_URL = SERVICE_URL + "/feedback"
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 PATIENT = "snooze-pat-1"
 HL7_SYSTEM = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
+_INSTANCES = itertools.count(1)  # every chart opening is a new hook instance, hence a new card uuid
 
 
 class Service:
     """One app instance (a replica) on a shared database and clock."""
 
     def __init__(self, client: TestClient, clock: MovingClock) -> None:
-        self.client, self.clock, self.calls = client, clock, 0
+        self.client, self.clock = client, clock
 
     def open_chart(self, tier: str, patient: str = PATIENT) -> list[dict[str, Any]]:
-        self.calls += 1
-        hook_instance = f"hi-{id(self)}-{self.calls}-{self.clock.now.timestamp()}"
+        hook_instance = f"hi-{next(_INSTANCES)}"
         body = hook_body(case_for(tier), knowledge().service, patient, self.clock.now, hook_instance)
         response = self.client.post(SERVICE_URL, json=body)
         assert response.status_code == 200, response.text
@@ -59,7 +61,8 @@ def replicas(tmp_path: Path, database_url: str, clock: MovingClock) -> Iterator[
     """Two app instances on the same database, as two replicas behind a load balancer."""
     settings = settings_for(tmp_path, database_url=database_url)
     with ExitStack() as stack:
-        yield [Service(stack.enter_context(client_for(settings, clock=clock)), clock) for _ in range(2)]
+        yield [Service(stack.enter_context(client_for(settings, clock=clock, knowledge=knowledge())), clock)
+               for _ in range(2)]
 
 
 def _rows(database_url: str) -> list[dict[str, Any]]:
@@ -79,8 +82,6 @@ def test_every_card_is_recorded_with_tier_suggestion_kinds_and_knowledge_version
     [row] = _rows(database_url)
     assert (row["card_uuid"], row["tier"], row["snoozed"]) == (card["uuid"], "C3", False)
     assert row["knowledge_version"] == knowledge().version and row["knowledge_version"].startswith("sha256:")
-    import json
-
     kinds = dict(json.loads(row["suggestions"]))
     assert set(kinds) == {s["uuid"] for s in card["suggestions"]}
     assert sorted(kinds.values()) == ["mri", "referral"]  # pregnancy: MRI without contrast, no CT
@@ -137,12 +138,12 @@ def test_a_snooze_on_one_replica_holds_on_the_other(replicas: list[Service], clo
 
 def test_the_snooze_survives_a_restart(tmp_path: Path, database_url: str, clock: MovingClock) -> None:
     settings = settings_for(tmp_path, database_url=database_url)
-    with client_for(settings, clock=clock) as client:
+    with client_for(settings, clock=clock, knowledge=knowledge()) as client:
         service = Service(client, clock)
         [card] = service.open_chart("C4")
         service.feedback(override(card, "snooze", clock.now))
     clock.advance(days=3)
-    with client_for(settings, clock=clock) as client:
+    with client_for(settings, clock=clock, knowledge=knowledge()) as client:
         assert Service(client, clock).open_chart("C4") == []
 
 
@@ -175,15 +176,15 @@ def test_rotated_secret_still_finds_the_snooze_and_a_dropped_one_does_not(
     rotated = settings_for(tmp_path, database_url=database_url, patient_key_secret="second-secret",
                            patient_key_previous_secrets="first-secret")
     dropped = settings_for(tmp_path, database_url=database_url, patient_key_secret="second-secret")
-    with client_for(old, clock=clock) as client:
+    with client_for(old, clock=clock, knowledge=knowledge()) as client:
         service = Service(client, clock)
         [card] = service.open_chart("C4")
         service.feedback(override(card, "snooze", clock.now))
     clock.advance(days=1)
-    with client_for(rotated, clock=clock) as client:
+    with client_for(rotated, clock=clock, knowledge=knowledge()) as client:
         assert Service(client, clock).open_chart("C4") == []
     clock.advance(days=1)
-    with client_for(dropped, clock=clock) as client:
+    with client_for(dropped, clock=clock, knowledge=knowledge()) as client:
         assert len(Service(client, clock).open_chart("C4")) == 1
     keys = {row["patient_key"] for row in _rows(database_url)}
     assert len(keys) == 2  # first secret, then second secret (rotated and dropped agree)
@@ -244,7 +245,7 @@ def test_storage_error_when_strict_fails_the_request_like_the_replay_cache(
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
     monkeypatch.setattr(CardLog, "issue", broken)
-    with client_for(settings_for(tmp_path, card_record_strict=True), clock=clock) as client:
+    with client_for(settings_for(tmp_path, card_record_strict=True), clock=clock, knowledge=knowledge()) as client:
         body = hook_body(case_for("C4"), knowledge().service, PATIENT, clock.now, "hi-strict")
         response = client.post(SERVICE_URL, json=body)
     assert response.status_code == 500
