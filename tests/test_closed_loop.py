@@ -268,3 +268,20 @@ def test_snoozed_cards_and_feedback_outcomes_are_counted_by_tier(
     assert _metric("backpain_cds_cards_snoozed_total", tier="C4") == snoozed + 1
     assert _metric("backpain_cds_card_outcomes_total", tier="C4", outcome="overridden") == overridden + 1
     assert _metric("backpain_cds_card_outcomes_total", tier="C3", outcome="accepted") == accepted + 1
+
+
+def test_an_urgent_card_is_answered_even_when_strict_and_its_record_fails(
+    tmp_path: Path, clock: MovingClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiers that cannot be snoozed are recorded after the answer: a failure there is counted, never a 500."""
+
+    def broken(*_: object, **__: object) -> bool:
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(CardLog, "issue", broken)
+    before = _metric("backpain_cds_card_record_failures_total")
+    with client_for(settings_for(tmp_path, card_record_strict=True), clock=clock, knowledge=knowledge()) as client:
+        body = hook_body(case_for("C1"), knowledge().service, PATIENT, clock.now, "hi-strict-c1")
+        response = client.post(SERVICE_URL, json=body)
+    assert response.status_code == 200 and len(response.json()["cards"]) == 1
+    assert _metric("backpain_cds_card_record_failures_total") == before + 1

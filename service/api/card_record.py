@@ -1,9 +1,14 @@
 """Between the engine and the response: record the card and drop it when the clinician snoozed it.
 
-One database statement per card (``CardLog.issue``), in a worker thread. A storage error never costs the
-clinician the card in development: it is logged and counted and the card is answered. In production
-(``card_record_strict``, on by default there) it fails the request like the replay cache and the feedback
-store do, because a deployment whose database fails is broken for every replica and should be seen to be.
+One database statement per card (``CardLog.issue``), in a worker thread. Only a tier that can be snoozed
+(``cards/feedback.json``: the info tiers) waits for it, because the answer depends on it; any other card is
+answered first and recorded right after the response is sent (a Starlette background task), so the database
+never adds latency to an urgent card.
+
+A storage error never costs the clinician the card in development: it is logged and counted and the card is
+answered. In production (``card_record_strict``, on by default there) an error on the waiting path fails the
+request like the replay cache and the feedback store do; after the answer is sent it can only be logged and
+counted (alert ``BackpainCdsCardRecordFailing``).
 """
 
 from __future__ import annotations
@@ -12,23 +17,39 @@ from datetime import datetime
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from service.api.deps import AppState
 from service.cdshooks.models import Card, HookRequest
+from service.knowledge.feedback_spec import FeedbackKnowledge
 from service.metrics import card_record_failed, card_snoozed
-from service.storage.cards import IssuedCard
+from service.storage.cards import CardLog, IssuedCard
 
 log = structlog.get_logger("service.cards")
 
 
+def _failed(exc: Exception, tier: str) -> None:
+    card_record_failed()
+    log.error("cards.record_failed", error_type=type(exc).__name__, tier=tier)
+
+
+async def _record_after_answer(
+    card_log: CardLog, issued: IssuedCard, key: str | None, candidates: list[str], policy: FeedbackKnowledge
+) -> None:
+    try:
+        await run_in_threadpool(card_log.issue, issued, key, candidates, policy)
+    except SQLAlchemyError as exc:
+        _failed(exc, issued.tier)
+
+
 async def record_and_filter(
     state: AppState, request: Request, hook_request: HookRequest, tier: str, cards: list[Card], now: datetime
-) -> list[Card]:
-    """The cards to answer: ``cards`` unless a snooze in force holds the (single) card back."""
+) -> tuple[list[Card], BackgroundTask | None]:
+    """The cards to answer (``cards`` unless a snooze holds the card back), and a task to run after it."""
     if state.card_log is None or state.patient_keys is None or not cards:
-        return cards
+        return cards, None
     card = cards[0]
     policy = state.knowledge.feedback
     issued = IssuedCard(
@@ -41,19 +62,18 @@ async def record_and_filter(
     )
     issuer = getattr(request.state, "jwt_iss", None)
     patient = hook_request.context.patient_id
-    keys = state.patient_keys
+    key, candidates = state.patient_keys.current(issuer, patient), state.patient_keys.candidates(issuer, patient)
+    if not policy.can_be_snoozed(tier):
+        return cards, BackgroundTask(_record_after_answer, state.card_log, issued, key, candidates, policy)
     try:
-        snoozed = await run_in_threadpool(
-            state.card_log.issue, issued, keys.current(issuer, patient), keys.candidates(issuer, patient), policy
-        )
+        snoozed = await run_in_threadpool(state.card_log.issue, issued, key, candidates, policy)
     except SQLAlchemyError as exc:
-        card_record_failed()
-        log.error("cards.record_failed", error_type=type(exc).__name__, tier=tier)
+        _failed(exc, tier)
         if state.settings.card_record_must_succeed:
             raise
-        return cards
+        return cards, None
     if snoozed:
         card_snoozed(tier)
         request.state.snoozed = True
-        return []
-    return cards
+        return [], None
+    return cards, None

@@ -44,9 +44,9 @@ async def invoke(service_id: str, request: Request) -> Response:
     record = await gather(hook_request, spec, state.settings, client)
     now = state.clock()
     result = evaluate(record, state.knowledge, now, hook_request.hook_instance)
-    cards = result.cards
+    cards, after = result.cards, None
     if result.tier is not None:
-        cards = await record_and_filter(state, request, hook_request, result.tier, cards, now)
+        cards, after = await record_and_filter(state, request, hook_request, result.tier, cards, now)
     request.state.tier = result.tier
     request.state.cards = len(cards)
-    return Response(wire_json(HookResponse(cards=cards)), media_type="application/json")
+    return Response(wire_json(HookResponse(cards=cards)), media_type="application/json", background=after)

@@ -110,6 +110,9 @@ class FeedbackKnowledge:
             self._codings[key] = cached
         return cached
 
+    def can_be_snoozed(self, tier: str) -> bool:
+        return self.snoozable is None or tier in self.snoozable
+
     def is_snooze(self, system: str | None, code: str | None) -> bool:
         return system == self.snooze_system and code == self.snooze_code
 

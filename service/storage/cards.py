@@ -57,7 +57,7 @@ class CardLog:
         self, card: IssuedCard, candidates: Sequence[str], policy: FeedbackKnowledge
     ) -> ColumnElement[bool]:
         snoozable = policy.snoozable
-        if not candidates or (snoozable is not None and card.tier not in snoozable):
+        if not candidates or not policy.can_be_snoozed(card.tier):
             return false()
         covering = [t for t in policy.tiers_at_least_as_urgent(card.tier) if snoozable is None or t in snoozable]
         earlier = issued_card.alias("earlier")
