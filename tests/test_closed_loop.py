@@ -285,3 +285,17 @@ def test_an_urgent_card_is_answered_even_when_strict_and_its_record_fails(
         response = client.post(SERVICE_URL, json=body)
     assert response.status_code == 200 and len(response.json()["cards"]) == 1
     assert _metric("backpain_cds_card_record_failures_total") == before + 1
+
+
+def test_patient_keys_are_keyed_per_issuer_and_absent_in_production_without_a_secret(tmp_path: Path) -> None:
+    from service.storage.pseudonym import PatientKeys
+
+    development = PatientKeys.from_settings(settings_for(tmp_path))
+    assert development.enabled
+    key = development.current("https://ehr-a.example", PATIENT)
+    assert key is not None and PATIENT not in key and len(key) == 64
+    assert key != development.current("https://ehr-b.example", PATIENT)
+    assert key != PatientKeys("another-secret").current("https://ehr-a.example", PATIENT)
+    production = PatientKeys.from_settings(settings_for(tmp_path, profile="production"))
+    assert not production.enabled
+    assert production.current(None, PATIENT) is None and production.candidates(None, PATIENT) == []
