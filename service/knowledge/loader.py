@@ -140,6 +140,11 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         orders,
         str(root / "feedback.json"),
     )
+    if feedback.data.systems.get("local") != cards.override_reason_system:
+        raise KnowledgeError(
+            f"{root / 'feedback.json'}: systems.local must equal cards.json overrideReasonSystem "
+            f"({cards.override_reason_system})"
+        )
     value_sets = load_valuesets(root / "valuesets", lambda p: validated(p, schemas / "valueset.schema.json"))
     by_role = resolve_roles(config, value_sets, root / "config.json")
     return Knowledge(

@@ -49,6 +49,11 @@ class CodingSpec(_Model):
     source: str | None = None
 
 
+class ReasonSpec(_Model):
+    code: str
+    display: str
+
+
 class TierText(_Model):
     indicator: str
     summary: str
@@ -60,6 +65,9 @@ class TierText(_Model):
 
 class CardTexts(_Model):
     source: LinkSpec
+    # This service's own override-reason code system (the patient-view reasons are in cards/feedback.json,
+    # whose "local" system must be this one).
+    override_reason_system: str
     links: dict[str, LinkSpec]
     tiers: dict[str, TierText]
     flag_labels: dict[str, str]
