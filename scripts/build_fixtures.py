@@ -79,14 +79,13 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     add(
         "C1--in--leg-weakness-with-breast-cancer",
         "C1",
-        "Breast cancer in remission, back pain for 20 days and left-leg weakness recorded 3 days ago.",
+        "Breast cancer in remission, back pain for 20 days and weakness of both legs (spinal paraparesis) recorded"
+        " 3 days ago: emergency card with the MSCC content.",
         [
             patient(s, born_years_ago(68)),
             bp(s, 20),
             condition(s, "ca", BREAST, day(1100), clinical="remission"),
-            condition(
-                s, "neuro", cc(SCT, "16018391000119104", "Paresis of left lower limb (finding)"), day(3)
-            ),
+            condition(s, "neuro", cc(SCT, "23042008", "Spinal paraparesis (finding)"), day(3)),
         ],
     )
     s = "c1b"
@@ -103,8 +102,8 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     s = "c1c"
     add(
         "C1--out--deficit-older-than-30-days",
-        None,
-        "Back pain for 60 days; difficulty walking recorded 45 days ago is already known: no emergency card.",
+        "C3",
+        "Back pain for 60 days; difficulty walking recorded 45 days ago is a persisting deficit: C3, not C1.",
         [
             patient(s, born_years_ago(55), "male"),
             bp(s, 60),
@@ -172,10 +171,10 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     add(
         "C3--in--pregnancy-lumbar-without-contrast",
         "C3",
-        "Low back pain in pregnancy with rest pain: lumbar MRI without contrast, no CT.",
+        "Low back pain in pregnancy for 45 days with rest pain: lumbar MRI without contrast, no CT.",
         [
             patient(s, born_years_ago(31)),
-            bp(s, 25, cc(SCT, "9121000119106", "Low back pain in pregnancy (finding)")),
+            bp(s, 45, cc(SCT, "9121000119106", "Low back pain in pregnancy (finding)")),
             night(s),
         ],
     )
@@ -207,7 +206,7 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
         "C5",
         "Low back pain for 60 days, no red flags, at a site that switched C5 on.",
         [patient(s, born_years_ago(44)), bp(s, 60)],
-        {"tiers": {"C1": True, "C2": True, "C3": True, "C4": True, "C5": True}},
+        {"tiers": {"C1": True, "C1M": True, "C2": True, "C3": True, "C3R": True, "C4": True, "C5": True}},
     )
     s = "c5b"
     add(
@@ -219,7 +218,7 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     s = "f1a"
     add(
         "F1--in--undotted-who-icd-lumbago-with-sciatica",
-        "C3",
+        "C3R",
         "Lumbago with sciatica coded M5441 in the WHO ICD-10 system, with night pain in the note.",
         [
             patient(s, born_years_ago(39)),
@@ -257,7 +256,7 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
         None,
         "Back pain for 41 days is not yet persistent, even where C5 is on.",
         [patient(s, born_years_ago(47)), bp(s, 41)],
-        {"tiers": {"C1": True, "C2": True, "C3": True, "C4": True, "C5": True}},
+        {"tiers": {"C1": True, "C1M": True, "C2": True, "C3": True, "C3R": True, "C4": True, "C5": True}},
     )
     s = "f3a"
     add(
@@ -303,8 +302,8 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     )
     s = "f4a"
     add(
-        "F4--in--radicular-pain-with-lung-cancer",
-        "C1",
+        "F11--in--radicular-pain-with-lung-cancer",
+        "C1M",
         "Lumbar radiculopathy of 5 days in a patient with lung cancer counts as a neurological symptom.",
         [
             patient(s, born_years_ago(66), "male"),
@@ -389,7 +388,7 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     s = "f6a"
     add(
         "F6--in--free-text-night-pain",
-        "C3",
+        "C3R",
         "The back-pain Condition note says the pain wakes her at night.",
         [patient(s, born_years_ago(48)), bp(s, 15, note=NIGHT_NOTE)],
     )
@@ -447,7 +446,7 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     s = "f8a"
     add(
         "F8--in--opioid-after-nsaid",
-        "C3",
+        "C3R",
         "Ibuprofen 18 days ago, then tramadol 13 days later, back pain 20 days.",
         [
             patient(s, born_years_ago(44), "male"),
@@ -478,8 +477,8 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     s = "f9b"
     add(
         "F9--out--age-49",
-        "C3",
-        "Turns 50 tomorrow: age is not listed; the rest-pain card is otherwise the same.",
+        "C3R",
+        "Turns 50 tomorrow, rest pain for 20 days is a single weak sign: red flag to review (C3R), no imaging.",
         [patient(s, born_years_ago(50, -1)), bp(s, 20), night(s)],
     )
     s = "f10a"
@@ -516,11 +515,11 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     add(
         "F10--in--c1-mri-within-24-hours",
         "C1",
-        "New leg weakness with back pain and a whole-spine MRI study started 3 hours ago: referral only.",
+        "New spinal paraparesis with back pain and a whole-spine MRI study started 3 hours ago: referral only.",
         [
             patient(s, born_years_ago(57), "male"),
             bp(s, 12),
-            condition(s, "neuro", cc(SCT, "102568007", "Paresis of lower extremity (finding)"), day(2)),
+            condition(s, "neuro", cc(SCT, "23042008", "Spinal paraparesis (finding)"), day(2)),
             imaging(
                 s,
                 "mri",

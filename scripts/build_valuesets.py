@@ -9,7 +9,11 @@ Run from anywhere: ``python scripts/build_valuesets.py``. It reads ``<repo>/../s
 * Derived sets: taken from one shared VSAC file (cited in ``compose.include.valueSet``), with the exclusions
   described in the set itself; codes added by hand carry their own source extension.
 
+* TSV rows: a spec's ``tsv`` list selects rows of a curated shared TSV list (its README says every row was
+  checked against its named source) by column regexes; each row keeps the TSV's own source tag.
+
 Every ``expansion.contains`` entry carries its source in an extension, so a reviewer can trace each code.
+CPT codes never carry the AMA descriptor (licensed text): their display is a neutral "CPT <code>" label.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ SYSTEMS = {
     "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
     "cpt": "http://www.ama-assn.org/go/cpt",
 }
+CPT_DISPLAY = "CPT {code} (AMA descriptor not redistributed)"
 OID_RE = re.compile(r"(2\.16\.840\.1\.\d+(?:\.\d+)+)")
 
 
@@ -53,6 +58,8 @@ def load_vsac(folder: Path) -> dict[str, dict[tuple[str, str], str]]:
 
 
 def entry(system: str, code: str, display: str, source: str) -> dict[str, Any]:
+    if system == SYSTEMS["cpt"]:
+        display = CPT_DISPLAY.format(code=code)
     return {
         "extension": [{"url": SOURCE_EXT, "valueString": source}],
         "system": system,
@@ -74,6 +81,26 @@ def curated_entries(
                     sys.exit(f"{spec['id']}: {code} is cited from {oid} but is not in that file")
                 display = found
         rows.append(entry(system, code, display, source))
+    return rows + tsv_entries(spec, shared_valuesets())
+
+
+def tsv_entries(spec: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
+    """Rows of the shared curated TSV lists chosen by ``spec["tsv"]`` (column -> regex, all must match)."""
+    rows = []
+    for part in spec.get("tsv", []):
+        lines = (folder / part["file"]).read_text(encoding="utf-8").splitlines()
+        header = lines[0].split("\t")
+        where = {col: re.compile(rx) for col, rx in part["where"].items()}
+        for line in lines[1:]:
+            if not line.strip():
+                continue
+            row = dict(zip(header, line.split("\t"), strict=False))
+            if all(rx.search(row.get(col, "")) for col, rx in where.items()):
+                system = row[part["systemColumn"]] if "systemColumn" in part else SYSTEMS[part["system"]]
+                source = part["source"].format(source=row.get("source", ""))
+                rows.append(entry(system, row["code"], row["display"], source))
+    if spec.get("tsv"):
+        print(f"{spec['id']}: {len(rows)} rows from curated TSV lists")
     return rows
 
 
@@ -85,20 +112,26 @@ def derived_entries(spec: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
         lines = (folder / spec["excludeTsv"]).read_text(encoding="utf-8").splitlines()[1:]
         excluded = {line.split("\t")[0] for line in lines if line.strip()}
     drop_display = re.compile(spec.get("snomedDropDisplayRegex") or "(?!)", re.I)
+    skin = re.compile(spec.get("snomedSkinNmscRegex") or "(?!)", re.I)
+    skin_keep = re.compile(spec.get("snomedSkinKeepRegex") or "(?!)", re.I)
     keep_icd = re.compile(spec.get("icdKeepRegex") or "")
     drop_icd = re.compile(spec.get("icdDropRegex") or "(?!)")
     rows, dropped = [], 0
     for c in data["expansion"]["contains"]:
         system, code, display = c["system"], c["code"], c["display"]
-        if system == SYSTEMS["sct"] and (code in excluded or drop_display.search(display)):
+        nmsc = bool(skin.search(display)) and not skin_keep.search(display)
+        if system == SYSTEMS["sct"] and (code in excluded or drop_display.search(display) or nmsc):
             dropped += 1
             continue
         if system == SYSTEMS["icd"] and (not keep_icd.search(code) or drop_icd.search(code)):
             dropped += 1
             continue
+        if system == SYSTEMS["cpt"]:
+            display = CPT_DISPLAY.format(code=code)
         rows.append({"system": system, "code": code, "display": display})
     for alias, code, display, source in spec.get("add", []):
         rows.append(entry(SYSTEMS[alias], code, display, source))
+    rows += tsv_entries(spec, folder)
     print(f"{spec['id']}: kept {len(rows)}, dropped {dropped}")
     spec["_vsac"] = f"http://cts.nlm.nih.gov/fhir/ValueSet/{oid}"
     return rows

@@ -6,20 +6,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.facts import PatientFacts
+from service.fhir.dates import age_in_years
 from service.knowledge import Knowledge
 from service.rules.age import age_modifier, in_scope
 from service.rules.back_pain import BackPain, back_pain
 from service.rules.base import Finding
-from service.rules.cancer import CancerHistory, cancer_history
+from service.rules.cancer import CancerHistory, cancer_conditions, cancer_history
 from service.rules.medication import medication_resistance
-from service.rules.neuro import neuro_deficit
+from service.rules.neuro import Neurology, neurology
 from service.rules.night_pain import night_pain
 from service.rules.persistence import persistence
 from service.rules.recent_mri import RecentMri, recent_mri
 from service.rules.treatment import treatment_failure
 from service.rules.weight_loss import weight_loss
 
-RED_FLAGS = ("F5", "F6", "F7", "F8")
+# Precedence (Revision 2 item 27): C1 > C1M > C2 > C3 > C3R > C4 > C5.
+TIER_ORDER = ("C1", "C1M", "C2", "C3", "C3R", "C4", "C5")
 
 
 @dataclass(frozen=True)
@@ -29,14 +31,19 @@ class Assessment:
     back_pain: BackPain
     cancer: CancerHistory
     mri: RecentMri
+    neuro: Neurology
     findings: dict[str, Finding]
+    strong: tuple[str, ...] = ()
+    weak: tuple[str, ...] = ()
+    age: int | None = None
 
     def has(self, feature: str) -> bool:
         return self.findings[feature].present
 
     @property
     def red_flag(self) -> bool:
-        return any(self.has(f) for f in RED_FLAGS)
+        """Any C3 sign, strong or weak (for C2: cancer history plus another red flag)."""
+        return bool(self.strong or self.weak)
 
     @property
     def flags(self) -> frozenset[str]:
@@ -44,15 +51,18 @@ class Assessment:
 
 
 def assess(facts: PatientFacts, k: Knowledge, now: datetime) -> Assessment:
-    """Every feature F1-F10 for ``facts`` at T = ``now``; pure."""
-    bp = back_pain(facts, k, now)
+    """Every feature F1-F12 for ``facts`` at T = ``now``; pure."""
+    bp = back_pain(facts, k, now, with_neck=bool(cancer_conditions(facts, k)))
     cancer = cancer_history(facts, k, bp)
     mri = recent_mri(facts, k, now, bp)
+    neuro = neurology(facts, k, now, bp, cancer.finding.present)
     findings = {
         "F1": bp.finding,
         "F2": persistence(bp, k, now),
         "F3": cancer.finding,
-        "F4": neuro_deficit(facts, k, now, bp, cancer.finding.present),
+        "F4": neuro.emergency,
+        "F11": neuro.symptom,
+        "F12": neuro.persisting,
         "F5": weight_loss(facts, k, now),
         "F6": night_pain(facts, k, now, bp),
         "F7": treatment_failure(facts, k, now, bp),
@@ -60,19 +70,47 @@ def assess(facts: PatientFacts, k: Knowledge, now: datetime) -> Assessment:
         "F9": age_modifier(facts, k, now),
         "F10": mri.finding,
     }
-    return Assessment(facts, in_scope(facts, k, now), bp, cancer, mri, findings)
+    signs = k.config.red_flag_signs
+    strong = tuple(f for f in signs.strong if findings[f].present)
+    weak = tuple(f for f in signs.weak if findings[f].present)
+    age = age_in_years(facts.birth_date, now) if facts.birth_date else None
+    return Assessment(facts, in_scope(facts, k, now), bp, cancer, mri, neuro, findings, strong, weak, age)
 
 
-def decide(a: Assessment, tiers: dict[str, bool]) -> str | None:
-    """CLINICAL_RULES.md §2.3: the first matching row whose tier is switched on; at most one tier."""
+def c3_holds(a: Assessment, k: Knowledge) -> bool:
+    """Item 27: a strong sign, two weak ones, or one weak sign with age >= 50 (F9) or persistence (F2)."""
+    signs = k.config.red_flag_signs
+    if a.strong or len(a.weak) >= signs.weak_needed:
+        return True
+    return bool(a.weak) and any(a.has(f) for f in signs.single_weak_with)
+
+
+def decide(a: Assessment, tiers: dict[str, bool], k: Knowledge | None = None) -> str | None:
+    """The first matching row (C1 > C1M > C2 > C3 > C3R > C4 > C5) whose tier is on; at most one tier.
+
+    Without ``k`` the first-release reading of C3 (any red flag) is used; the engine always passes it.
+    """
     if not a.in_scope or not a.has("F1"):
         return None
-    neuro, cancer = a.has("F4"), a.has("F3")
+    emergency, symptom, cancer = a.has("F4"), a.has("F11"), a.has("F3")
+    c2 = cancer and (
+        a.cancer.high_risk is not None
+        or a.cancer.new_since_cancer
+        or a.red_flag
+        or a.back_pain.thoracic_or_neck is not None
+    )
+    c3 = not cancer and (c3_holds(a, k) if k is not None else a.red_flag)
     rows = [
-        ("C1", neuro),
-        ("C2", cancer and not neuro and (a.cancer.new_since_cancer or a.red_flag)),
-        ("C3", not cancer and not neuro and a.red_flag),
-        ("C4", cancer and not neuro and not (a.cancer.new_since_cancer or a.red_flag)),
-        ("C5", a.has("F2") and not cancer and not neuro and not a.red_flag),
+        ("C1", emergency),
+        ("C1M", cancer and symptom),
+        ("C2", c2),
+        ("C3", c3),
+        ("C3R", not cancer and not c3 and bool(a.weak)),
+        ("C4", cancer and not c2),
+        ("C5", a.has("F2") and not cancer and not a.red_flag),
     ]
-    return next((tier for tier, matches in rows if matches and tiers.get(tier, False)), None)
+    # A tier switched off gives no card, never a lower tier whose wording would be wrong (cards/README.md).
+    for tier, matches in rows:
+        if matches:
+            return tier if tiers.get(tier, False) else None
+    return None

@@ -37,7 +37,7 @@ def evaluate(record: PatientRecord, knowledge: Knowledge, now: datetime, hook_in
     types = {key: spec.resource_type for key, spec in knowledge.service.prefetch.items()}
     facts = build_facts(record, types, now, knowledge.relevance.keep)
     assessment = assess(facts, knowledge, now)
-    tier = decide(assessment, knowledge.config.tiers)
+    tier = decide(assessment, knowledge.config.tiers, knowledge)
     keyword_hits = sum(ev.by_keyword for f in assessment.findings.values() for ev in f.evidence)
     if keyword_hits:
         log.info("keyword fallback matched", extra={"count": keyword_hits})

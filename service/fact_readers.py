@@ -65,16 +65,18 @@ def condition_fact(c: m.Condition, born: date | None, now: datetime) -> Fact:
         and c.abatementString is None
         and (abated is None or abated.at > now)
     )
+    onset = first_start(c.onsetDateTime, c.onsetPeriod, onset_age)
     return Fact(
         ref=f"Condition/{c.id}",
         codes=codes,
         displays=displays,
         text=c.code.text if c.code else None,
-        date=first_start(c.onsetDateTime, c.onsetPeriod, onset_age, c.recordedDate),
+        date=onset or first_start(c.recordedDate),
         status=clinical,
         active=active,
         verification=verification,
         notes=note_texts(c.note),
+        recorded_only=onset is None and c.recordedDate is not None,
     )
 
 

@@ -41,6 +41,7 @@ def build_facts(
         skipped += bad
     patients = [p for p in parsed.get("Patient", []) if isinstance(p, m.Patient)]
     born = patients[0].birthDate.day if patients and patients[0].birthDate else None
+    gender = patients[0].gender if patients and isinstance(patients[0].gender, str) else None
 
     def of(kind: type[R]) -> list[R]:
         return [r for r in parsed.get(kind.__name__, []) if isinstance(r, kind)]
@@ -108,4 +109,5 @@ def build_facts(
         ),
         unavailable=record.unavailable,
         skipped=skipped,
+        gender=gender,
     )

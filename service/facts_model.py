@@ -30,6 +30,7 @@ class Fact(NamedTuple):
     value_string: str | None = None
     weight_kg: float | None = None
     components: tuple[tuple[tuple[Key, ...], tuple[Key, ...]], ...] = ()
+    recorded_only: bool = False  # a Condition dated only by recordedDate (Revision 2 item 35)
 
     def display_of(self, key: Key) -> str | None:
         for code, display in zip(self.codes, self.displays, strict=True):
@@ -52,3 +53,4 @@ class PatientFacts:
     imaging_studies: tuple[Fact, ...]
     unavailable: frozenset[str]
     skipped: int
+    gender: str | None = None

@@ -18,10 +18,11 @@ from urllib.parse import parse_qs
 
 from service.date_shift import shift_dates
 from service.knowledge.service_spec import ServiceSpec
+from service.paths import CHECKOUT_ROOT, cases_dir
 from service.record import PatientRecord
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CASES_DIR = REPO_ROOT / "fixtures" / "cases"
+REPO_ROOT = CHECKOUT_ROOT
+CASES_DIR = cases_dir()
 
 
 def shared_dir() -> Path:

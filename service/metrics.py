@@ -2,15 +2,21 @@
 
 Every label has a bounded set of values (route templates, not raw paths; JWT reasons mapped to a fixed
 list), so a caller cannot grow the series count. With several uvicorn workers, ``PROMETHEUS_MULTIPROC_DIR``
-(set by ``backpain-cds serve``) makes each worker write its values to a file there and ``/metrics``
-aggregates them, whichever worker answers the scrape.
+(set by ``backpain-cds serve`` or the deployment; created when missing, see ``service.metrics_dir``) makes
+each worker write its values to a file there and ``/metrics`` aggregates them, whichever worker answers.
 """
 
 from __future__ import annotations
 
 import os
 
-from prometheus_client import (
+from service.metrics_dir import ensure_metrics_dir
+
+# Before prometheus_client is imported: in multiprocess mode it opens files in this folder from the first
+# collector on.
+ensure_metrics_dir()
+
+from prometheus_client import (  # noqa: E402 (the folder must exist first)
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,

@@ -1,8 +1,10 @@
-"""Draft ServiceRequest proposals for a tier (CLINICAL_RULES.md §2.3, Readings 15, 16, 21).
+"""Draft ServiceRequest proposals for a tier (CLINICAL_RULES.md §2.3, Readings 15, 16, 21; Revision 2 22-28).
 
 Every proposal: status draft, intent proposal, the category and priority of its plan, ``subject``,
 ``reasonReference`` to the back-pain Conditions plus the cancer/neurological resources that drove the tier,
-and ``occurrencePeriod.end`` at T + the plan's deadline (UTC).
+and ``occurrencePeriod.end`` at T + the plan's deadline (UTC; referrals may have their own deadline). The CT
+alternative is marked ``isRecommended: false`` where the plan says so; the blood tests of item 28 are one
+suggestion with one laboratory ServiceRequest per test.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from service.assessment import Assessment
 from service.cdshooks.models import Action, Suggestion
 from service.knowledge import Knowledge
 from service.knowledge.templates import OrderSpec, PlanSpec
+from service.rules.recent_mri import MriVerdict, mri_verdict
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://backpain-cds.example.org/cards")
 _NAMESPACE_SHA1 = hashlib.sha1(NAMESPACE.bytes, usedforsecurity=False)
@@ -40,25 +43,59 @@ def _reasons(a: Assessment, tier: str) -> list[dict[str, str]]:
     refs = [c.ref for c in a.back_pain.conditions]
     if tier == "C1":
         refs += [e.ref for e in a.findings["F4"].evidence]
-    if tier in ("C1", "C2"):
+    if tier == "C1M":
+        refs += [e.ref for e in a.findings["F11"].evidence]
+    if tier in ("C1", "C1M", "C2"):
         refs += [c.ref for c in a.cancer.conditions]
     return [{"reference": ref} for ref in dict.fromkeys(refs)]
 
 
-def _names(a: Assessment, tier: str, plan: PlanSpec, k: Knowledge) -> list[str]:
-    names: list[str] = []
-    suppressed = a.mri.within_critical if tier == "C1" else (a.mri.finding.evidence or None)
-    region = a.back_pain.region if tier == "C3" else "whole"
+def mri_region(a: Assessment, tier: str) -> str:
+    """The region the tier's MRI covers: C3 the painful region; C1 lumbosacral for cauda equina signs only
+    (whole spine with a cord-level sign, a cancer history, or thoracic/unspecified pain, item 22); else whole."""
+    if tier == "C3":
+        return a.back_pain.region
+    if tier == "C1" and not a.neuro.cord and not a.has("F3") and a.back_pain.region == "lumbar":
+        return "lumbar"
+    return "whole"
+
+
+def tier_mri(a: Assessment, tier: str, k: Knowledge, now: datetime) -> MriVerdict:
+    """Item 26 for C1, C1M and C2; C3 keeps Readings 15/19 (any spine MRI in 30 days)."""
+    if tier in ("C1", "C1M", "C2"):
+        return mri_verdict(a.mri, k, now, mri_region(a, tier), critical=tier != "C2")
+    return MriVerdict(suppressed_by=a.mri.finding.evidence[0] if a.mri.finding.evidence else None)
+
+
+def _names(a: Assessment, tier: str, plan: PlanSpec, k: Knowledge, now: datetime) -> list[tuple[str, bool]]:
+    """(order name, isRecommended) in the card's order: MRI, CT alternative, referrals."""
+    names: list[tuple[str, bool]] = []
+    region = mri_region(a, tier)
     pregnant = a.back_pain.pregnancy is not None
-    if not suppressed:
-        names.append((plan.pregnancy_mri if pregnant else plan.mri)[region])
+    if plan.mri and tier_mri(a, tier, k, now).suppressed_by is None:
+        names.append(((plan.pregnancy_mri if pregnant else plan.mri)[region], True))
         if plan.ct and not pregnant:
-            names.append(plan.ct[region])
+            names.append((plan.ct[region], plan.ct_recommended))
     if plan.site_referral:
-        names.append(k.config.c1_referral if plan.site_referral == "c1Referral" else k.config.c3_referral)
-    names += plan.referrals
+        names.append((k.config.c1_referral if plan.site_referral == "c1Referral" else k.config.c3_referral, True))
+    names += [(n, True) for n in plan.referrals]
     if a.has("F3"):
-        names += plan.cancer_referrals
+        names += [(n, True) for n in plan.cancer_referrals]
+    return list({name: (name, rec) for name, rec in reversed(names)}.values())[::-1]
+
+
+def _lab_names(a: Assessment, plan: PlanSpec, k: Knowledge) -> list[str]:
+    """Item 28: the base tests, plus PSA (men >= 50) and SPEP/free light chains (>= 60) by cards/config.json."""
+    if plan.labs is None:
+        return []
+    names = list(plan.labs.tests)
+    for rule_name, tests in plan.labs.conditional.items():
+        rule = k.config.blood_tests.get(rule_name)
+        if rule is None or a.age is None or a.age < rule.min_age:
+            continue
+        if rule.gender is not None and a.facts.gender != rule.gender:
+            continue
+        names += tests
     return list(dict.fromkeys(names))
 
 
@@ -84,23 +121,57 @@ def _resource(
     }
 
 
+def deadline_of(now: datetime, hours: int) -> datetime:
+    return (now + timedelta(hours=hours)).astimezone(UTC)
+
+
+def _when(deadline: datetime) -> str:
+    return deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def suggestions(
     a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str
 ) -> list[Suggestion]:
     plan = k.orders.plans.get(tier)
     if plan is None:
         return []
-    deadline = (now + timedelta(hours=plan.deadline_hours)).astimezone(UTC)
-    end = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = []
-    for name in _names(a, tier, plan, k):
+    for name, recommended in _names(a, tier, plan, k, now):
         order = k.orders.orders[name]
-        priority = plan.imaging_priority if order.category == "imaging" else plan.referral_priority
+        imaging = order.category == "imaging"
+        priority = plan.imaging_priority if imaging else plan.referral_priority
+        hours = plan.deadline_hours if imaging else (plan.referral_deadline_hours or plan.deadline_hours)
+        deadline = deadline_of(now, hours)
         label = k.cards.suggestion_labels[order.category].format(
             label=order.label, deadline=deadline.date().isoformat()
         )
         action = Action(
-            type="create", description=order.label, resource=_resource(a, tier, order, priority, end, k)
+            type="create",
+            description=order.label,
+            resource=_resource(a, tier, order, priority, _when(deadline), k),
         )
-        out.append(Suggestion(label=label, uuid=stable_uuid(hook_instance, tier, name), actions=[action]))
+        out.append(
+            Suggestion(
+                label=label,
+                uuid=stable_uuid(hook_instance, tier, name),
+                is_recommended=None if recommended else False,
+                actions=[action],
+            )
+        )
+    labs = _lab_names(a, plan, k)
+    if labs and plan.labs is not None:
+        deadline = deadline_of(now, plan.labs.deadline_hours)
+        orders = [k.orders.orders[name] for name in labs]
+        label = k.cards.suggestion_labels["laboratory"].format(
+            label=", ".join(o.label for o in orders), deadline=deadline.date().isoformat()
+        )
+        actions = [
+            Action(
+                type="create",
+                description=o.label,
+                resource=_resource(a, tier, o, plan.labs.priority, _when(deadline), k),
+            )
+            for o in orders
+        ]
+        out.append(Suggestion(label=label, uuid=stable_uuid(hook_instance, tier, "blood-tests"), actions=actions))
     return out

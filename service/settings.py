@@ -13,7 +13,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from service.paths import CHECKOUT_ROOT
+from service.paths import knowledge_dir as shipped_knowledge_dir
+
+REPO_ROOT = CHECKOUT_ROOT
 
 
 class TrustedIssuer(BaseModel):
@@ -47,7 +50,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./backpain-cds.db"
     public_base_url: str = "http://127.0.0.1:8080"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    knowledge_dir: Path = REPO_ROOT / "cards"
+    # The cards/ shipped with the package, whatever the working directory (service/paths.py).
+    knowledge_dir: Path = Field(default_factory=shipped_knowledge_dir)
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -87,7 +91,10 @@ class Settings(BaseSettings):
         if isinstance(data, dict):
             for key in ("cors_origins", "fhir_server_allowlist", "jwt_algorithms", "patient_key_previous_secrets"):
                 if key in data:
-                    data[key] = _split_list(data[key])
+                    try:
+                        data[key] = _split_list(data[key])
+                    except ValueError as exc:  # named here: a model-level error has no field to point at
+                        raise ValueError(f"BACKPAIN_CDS_{key.upper()} is not a JSON list ({exc})") from exc
         return data
 
     @property

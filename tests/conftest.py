@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-pytest_plugins = ["tests.support.postgres", "tests.support.databases", "tests.support.fhir_server"]
+from tests.support.shared import shared
+
+pytest_plugins = [
+    "tests.support.postgres",
+    "tests.support.databases",
+    "tests.support.fhir_server",
+    "tests.support.wheel",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -14,6 +23,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite fixtures/cases/*/expected.json from the current engine (review the diff!)",
     )
+
+
+@pytest.fixture
+def shared_synthea() -> Path:
+    """The Synthea bundles of the shared data folder; the test fails with a clear message without them."""
+    return shared("data", "synthea-r4")
 
 
 @pytest.fixture

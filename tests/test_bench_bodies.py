@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
+import pytest
+
 from service.api.parsing import parse_body
 from service.bench.bodies import TYPICAL_RESOURCES, typical_body
 from service.bench.micro import run_now
@@ -14,6 +16,9 @@ from service.settings import Settings
 from tests.support.engine import knowledge
 
 TODAY = date(2027, 5, 4)
+
+# The bodies are built from Synthea patients of the shared data folder: fail, naming it, when it is missing.
+pytestmark = pytest.mark.usefixtures("shared_synthea")
 
 
 def test_typical_body_is_deterministic_for_a_date_and_about_eighty_resources() -> None:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from service.cli import main
 
 LOAD_WORKLOADS = ("typical", "large")
+
+# The bodies are built from Synthea patients of the shared data folder: fail, naming it, when it is missing.
+pytestmark = pytest.mark.usefixtures("shared_synthea")
 
 
 def _positive_level(level: dict[str, object]) -> None:

@@ -16,8 +16,9 @@ from service.fixtures_catalog import list_cases
 from service.knowledge.config import Role
 from tests.support.engine import knowledge
 
-RULES = [f"C{i}" for i in range(1, 6)] + [f"F{i}" for i in range(1, 11)]
-NAME = re.compile(r"^(C[1-5]|F([1-9]|10))--(in|out)--[a-z0-9-]+$")
+TIERS = ["C1", "C1M", "C2", "C3", "C3R", "C4", "C5"]
+RULES = TIERS + [f"F{i}" for i in range(1, 13)]
+NAME = re.compile(r"^(C[1-5]|C1M|C3R|F([1-9]|1[0-2]))--(in|out)--[a-z0-9-]+$")
 ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 CASES = list_cases()
 
@@ -33,7 +34,7 @@ def test_every_case_is_well_formed_and_has_a_golden_file() -> None:
         assert NAME.match(case.name), case.name
         assert case.name.startswith(f"{case.rule}--{case.expect}--")
         assert set(case.meta) <= {"asOf", "rule", "expect", "tier", "story", "overrides"}
-        assert case.tier in (None, *RULES[:5])
+        assert case.tier in (None, *TIERS)
         assert case.meta["story"].strip()
         assert case.expected_path.exists(), f"{case.name} has no expected.json"
         assert "cards" in case.expected()

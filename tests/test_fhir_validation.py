@@ -27,13 +27,15 @@ def test_fixture_bundle_and_resources_are_valid_r4(case: Case) -> None:
         validate(resource)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.tier in ("C1", "C2", "C3")], ids=lambda c: c.name)
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.tier in ("C1", "C1M", "C2", "C3", "C3R")], ids=lambda c: c.name
+)
 def test_emitted_service_requests_are_valid_r4(case: Case) -> None:
     _, response = run_case(case)
     resources = [
         a["resource"] for card in response["cards"] for s in card.get("suggestions", []) for a in s["actions"]
     ]
-    assert resources, "a C1-C3 card proposes at least a referral"
+    assert resources, "a C1-C3R card proposes at least a referral or a blood test"
     for resource in resources:
         assert resource["status"] == "draft" and resource["intent"] == "proposal"
         assert resource["occurrencePeriod"]["end"].endswith("Z")

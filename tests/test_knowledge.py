@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from service.errors import KnowledgeError
-from service.fixtures_catalog import list_cases, shared_dir
+from service.fixtures_catalog import list_cases
 from service.knowledge import load_knowledge
 from service.knowledge.config import Role
 from service.knowledge.valuesets import normalise
 from tests.support.engine import CARDS_DIR, knowledge
+from tests.support.shared import shared
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def edit(path: Path, change: callable) -> None:  # type: ignore[valid-type]
 
 def test_shipped_knowledge_loads() -> None:
     k = knowledge()
-    assert k.config.tiers == {"C1": True, "C2": True, "C3": True, "C4": True, "C5": False}
+    assert k.config.tiers == {"C1": True, "C1M": True, "C2": True, "C3": True, "C3R": True, "C4": True, "C5": False}
     assert k.config.persistence_days == 42 and k.config.weight_loss.percent == 5.0
 
 
@@ -84,10 +85,9 @@ def test_cancer_set_has_no_benign_in_situ_or_nmsc_codes() -> None:
     assert cancer.id == "cancer"
     icd = [code for system, code in cancer.codes if "icd" in system]
     assert icd and all(code.startswith("C") and not code.startswith("C44") for code in icd)
-    nmsc = shared_dir() / "data" / "valuesets" / "nmsc-snomed-from-cancer-vs.tsv"
-    if nmsc.exists():
-        codes = {line.split("\t")[0] for line in nmsc.read_text(encoding="utf-8").splitlines()[1:]}
-        assert not codes & {code for _, code in cancer.codes}
+    nmsc = shared("data", "valuesets", "nmsc-snomed-from-cancer-vs.tsv")
+    codes = {line.split("\t")[0] for line in nmsc.read_text(encoding="utf-8").splitlines()[1:]}
+    assert not codes & {code for _, code in cancer.codes}
     assert not any("benign" in d.lower() or "in situ" in d.lower() for d in cancer.displays.values())
 
 

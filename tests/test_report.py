@@ -19,25 +19,13 @@ import pytest
 
 from service.cli import main
 from tests.support.app import client_for, settings_for
-from tests.support.closed_loop import MovingClock, accept, override
+from tests.support.closed_loop import MovingClock, accept, kind_of, override
 from tests.support.engine import knowledge
 from tests.support.postgres import PostgresServer
 from tests.test_closed_loop import Service
 
 MONDAY_W23 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # ISO week 2026-W23
 MONDAY_W24 = datetime(2026, 6, 8, 9, 0, tzinfo=UTC)
-_CATEGORY = {"3457005": "referral", "108252007": "bloods"}
-
-
-def kind_of(suggestion: dict[str, Any]) -> str:
-    resource = suggestion["actions"][0]["resource"]
-    category = resource["category"][0]["coding"][0]["code"]
-    if category in _CATEGORY:
-        return _CATEGORY[category]
-    label = resource["code"]["text"]
-    return "mri" if label.startswith("MRI") else "ct" if label.startswith("CT") else "other"
-
-
 def only(card: dict[str, Any], kind: str, at: datetime) -> dict[str, Any]:
     """Accept the suggestions of one kind only."""
     ids = [{"id": s["uuid"]} for s in card["suggestions"] if kind_of(s) == kind]

@@ -29,7 +29,7 @@ from tests.support.records import run
 
 LBP = cc(ICD, "M54.50", "Low back pain, unspecified")
 NIGHT = cc(SCT, "279039007", "Low back pain (finding)")
-C5_ON = {"tiers": {"C1": True, "C2": True, "C3": True, "C4": True, "C5": True}}
+C5_ON = {"tiers": {"C1": True, "C1M": True, "C2": True, "C3": True, "C3R": True, "C4": True, "C5": True}}
 
 
 def base(s: str, onset: int = 20, age: int = 55) -> list[dict]:
@@ -61,8 +61,9 @@ def test_weight_baseline_must_be_30_to_365_days_before_the_latest() -> None:
     assert "F5" not in run("w", res).flags  # the 100 kg inside the window is only 17 days before the latest
 
 
-@pytest.mark.parametrize(("deficit_days", "tier"), [(30, "C1"), (31, None)])
+@pytest.mark.parametrize(("deficit_days", "tier"), [(30, "C1"), (31, "C3")])
 def test_neurological_deficit_counts_for_30_days(deficit_days: int, tier: str | None) -> None:
+    """Revision 2 item 23: an emergency sign older than 30 days is a persisting deficit (strong C3 sign)."""
     res = [
         *base("n", onset=60),
         condition("n", "d", cc(SCT, "449813001", "Numbness of saddle area (finding)"), day(deficit_days)),
@@ -75,7 +76,7 @@ def test_low_specificity_weakness_needs_to_follow_the_back_pain() -> None:
     before = [*base("l", onset=10), condition("l", "d", weak, day(12))]
     after = [*base("l", onset=10), condition("l", "d", weak, day(8))]
     assert run("l", before).tier is None
-    assert run("l", after).tier == "C1"
+    assert run("l", after).tier == "C3"  # a neurological symptom without cancer: strong C3 sign (item 23)
 
 
 @pytest.mark.parametrize(("started", "fires"), [(27, False), (28, True), (180, True), (181, False)])
@@ -118,7 +119,7 @@ MRI = cc(LOINC, "30854-4", "MR Cervical and thoracic and lumbar spine WO contras
 def _c1(s: str) -> list[dict]:
     return [
         *base(s, onset=10),
-        condition(s, "d", cc(SCT, "102568007", "Paresis of lower extremity (finding)"), day(1)),
+        condition(s, "d", cc(SCT, "23042008", "Spinal paraparesis (finding)"), day(1)),
     ]
 
 

@@ -22,6 +22,7 @@ from service.bench.measure import SERVER_CPU, TargetRun, measure_target
 from service.bench.server import running
 from service.bench.wrk import write_script
 from service.knowledge import load_knowledge
+from service.paths import knowledge_dir
 from service.settings import REPO_ROOT
 
 TARGETS = {"floor": "service.bench.floor:create_app", "service": "service.main:create_app"}
@@ -76,7 +77,7 @@ def run_target(target: str, body: Body, workdir: Path, options: BenchOptions, la
 
 def run_benchmark(options: BenchOptions, progress: Any = print) -> dict[str, Any]:
     """Every pass of every workload; returns the raw results (ratios and checks come from ``report``)."""
-    spec = load_knowledge(REPO_ROOT / "cards").service
+    spec = load_knowledge(knowledge_dir()).service
     bodies = {"typical": typical_body(spec), "large": large_body(spec)}
     started = time.time()
     passes: list[dict[str, Any]] = []

@@ -14,11 +14,12 @@ from service.bench.profiling import summary
 from service.bench.report import print_tables, write
 from service.bench.runner import BenchOptions, run_benchmark
 from service.knowledge import load_knowledge
-from service.settings import REPO_ROOT, Settings
+from service.paths import knowledge_dir
+from service.settings import Settings
 
 
 def micro(options: BenchOptions) -> dict[str, Any]:
-    knowledge = load_knowledge(REPO_ROOT / "cards")
+    knowledge = load_knowledge(knowledge_dir())
     settings = Settings(_env_file=None)
     bodies = [typical_body(knowledge.service), large_body(knowledge.service)]
     return run_micro(bodies, knowledge, settings, iterations=options.micro_iterations)

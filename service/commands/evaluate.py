@@ -2,35 +2,41 @@
 
 The data comes from a Bundle file (sent as a complete prefetch) or from a FHIR server (no prefetch,
 so the service reads everything itself, exactly as when an EHR sends only ``fhirServer``).
+
+"Today" is ``--as-of`` when given; else, for a fixture case's ``bundle.json``, the case's frozen date
+(``asOf`` of the ``case.json`` beside it, with its site ``overrides``), since its dates are written for
+that day; else now. The date used is always printed (on stderr with ``--json``, so stdout stays JSON).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-from datetime import datetime
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-from rich.console import Console
-from rich.table import Table
+from service.commands.errors import EXIT_USAGE, CommandError
 
-from service.assessment import assess
-from service.cdshooks.models import HookRequest, HookResponse, dump_clean
-from service.clock import frozen_clock, system_clock
-from service.commands.bundle_prefetch import prefetch_from_bundle
-from service.commands.card_view import evidence_table, show
-from service.commands.load_fixtures import bundle_resources
-from service.engine import Evaluation, evaluate
-from service.errors import ServiceError
-from service.facts import build_facts
-from service.fhir.client import FhirClient
-from service.gather import gather
-from service.knowledge import Knowledge, load_knowledge
-from service.record import PatientRecord
-from service.settings import Settings, get_settings
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from service.cdshooks.models import HookRequest
+    from service.engine import Evaluation
+    from service.knowledge import Knowledge
+    from service.record import PatientRecord
+    from service.settings import Settings
+
+
+def as_of_value(text: str) -> datetime:
+    """``--as-of``: an ISO date or date-time; without a zone it is UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r} (e.g. 2026-03-15T10:00Z)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,24 +46,69 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     source.add_argument("--fhir-server", help="FHIR base URL to read the patient from")
     parser.add_argument("--patient", help="patient id (required with --fhir-server; default: the Bundle's Patient)")
     parser.add_argument("--token", help="bearer token for --fhir-server (never printed)")
-    parser.add_argument("--as-of", type=datetime.fromisoformat, help="evaluate as of this date/time, not now")
+    parser.add_argument(
+        "--as-of", type=as_of_value,
+        help="evaluate as of this date/time (default: a fixture case's frozen date, else now)",
+    )
     parser.add_argument("--json", action="store_true", help="print the raw CDS Hooks response")
     parser.set_defaults(func=run)
 
 
-def _request(args: argparse.Namespace, settings: Settings) -> HookRequest:
+@dataclass(frozen=True)
+class When:
+    """The evaluation's "today" and where it came from (printed with the result)."""
+
+    at: datetime
+    source: str
+    overrides: dict[str, Any] | None = None
+
+
+def fixture_case_meta(bundle: Path) -> dict[str, Any] | None:
+    """``case.json`` beside a fixture ``bundle.json``, when there is one with an ``asOf``."""
+    meta_path = bundle.parent / "case.json"
+    if bundle.name != "bundle.json" or not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"{meta_path} cannot be read: {exc}") from exc
+    return meta if isinstance(meta, dict) and isinstance(meta.get("asOf"), str) else None
+
+
+def choose_when(args: argparse.Namespace, now: datetime) -> When:
+    meta = fixture_case_meta(args.bundle) if args.bundle is not None else None
+    overrides = meta.get("overrides") if meta else None
+    if args.as_of is not None:
+        return When(args.as_of, "--as-of", overrides)
+    if meta is not None:
+        try:
+            at = as_of_value(meta["asOf"])
+        except argparse.ArgumentTypeError as exc:
+            raise CommandError(f"{args.bundle.parent / 'case.json'}: asOf is {exc}") from exc
+        return When(at, f"frozen date of fixture case {args.bundle.parent.name}", overrides)
+    return When(now, "now")
+
+
+def _request(args: argparse.Namespace, knowledge: Knowledge) -> HookRequest:
+    from service.cdshooks.models import HookRequest
+    from service.commands.bundle_prefetch import prefetch_from_bundle
+    from service.commands.load_fixtures import bundle_resources
+
     body: dict[str, Any] = {"hook": "patient-view", "hookInstance": "cli-evaluate"}
     if args.bundle is not None:
-        resources = bundle_resources(args.bundle)
+        try:
+            resources = bundle_resources(args.bundle)
+        except ValueError as exc:  # not JSON, or not a Bundle
+            raise CommandError(f"{args.bundle}: {exc}") from exc
         patient_id = args.patient or next((r["id"] for r in resources if r.get("resourceType") == "Patient"), None)
         if not patient_id:
-            raise ValueError("the Bundle has no Patient; name one with --patient")
+            raise CommandError("the Bundle has no Patient; name one with --patient", code=EXIT_USAGE)
         body["context"] = {"userId": "Practitioner/cli", "patientId": patient_id}
         context = HookRequest.model_validate(body).context
-        body["prefetch"] = prefetch_from_bundle(resources, load_knowledge(settings.knowledge_dir).service, context)
+        body["prefetch"] = prefetch_from_bundle(resources, knowledge.service, context)
     else:
         if not args.patient:
-            raise ValueError("--patient is required with --fhir-server")
+            raise CommandError("--patient is required with --fhir-server", code=EXIT_USAGE)
         body["context"] = {"userId": "Practitioner/cli", "patientId": args.patient}
         body["fhirServer"] = args.fhir_server
         if args.token:
@@ -71,37 +122,63 @@ def _request(args: argparse.Namespace, settings: Settings) -> HookRequest:
     return HookRequest.model_validate(body)
 
 
-async def run_once(args: argparse.Namespace, settings: Settings) -> tuple[PatientRecord, Evaluation, Table | None]:
-    knowledge = load_knowledge(settings.knowledge_dir)
-    request = _request(args, settings)
-    now = (frozen_clock(args.as_of) if args.as_of else system_clock)()
+async def run_once(
+    args: argparse.Namespace, settings: Settings, when: When
+) -> tuple[PatientRecord, Evaluation, Table | None]:
+    import httpx
+
+    from service.engine import evaluate
+    from service.fhir.client import FhirClient
+    from service.gather import gather
+    from service.knowledge import load_knowledge
+
+    knowledge = load_knowledge(settings.knowledge_dir, when.overrides)
+    request = _request(args, knowledge)
     timeout = httpx.Timeout(settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
         record = await gather(request, knowledge.service, settings, FhirClient(http, page_cap=settings.fhir_page_cap))
-    result = evaluate(record, knowledge, now, request.hook_instance)
-    return record, result, _evidence(record, knowledge, now)
+    result = evaluate(record, knowledge, when.at, request.hook_instance)
+    return record, result, _evidence(record, knowledge, when.at)
 
 
 def _evidence(record: PatientRecord, knowledge: Knowledge, now: datetime) -> Table | None:
     """Re-run the assessment only to show its evidence; the card itself comes from ``evaluate``."""
+    from service.assessment import assess
+    from service.commands.card_view import evidence_table
+    from service.facts import build_facts
+
     types = {key: spec.resource_type for key, spec in knowledge.service.prefetch.items()}
     assessment = assess(build_facts(record, types, now), knowledge, now)
     return evidence_table(assessment.findings.values(), knowledge.cards.flag_labels)
 
 
+def date_line(when: When) -> str:
+    site = f"; site settings from case.json: {', '.join(sorted(when.overrides))}" if when.overrides else ""
+    return f"Evaluated as of {when.at.isoformat(timespec='seconds')} ({when.source}{site})"
+
+
 def run(args: argparse.Namespace) -> int:
-    console = Console()
-    try:
-        record, result, evidence = asyncio.run(run_once(args, get_settings()))
-    except (ServiceError, ValueError, OSError) as exc:
-        message = exc.message if isinstance(exc, ServiceError) else str(exc)
-        console.print(f"Cannot evaluate: {message}", style="bold red")
-        return 1
+    import asyncio
+
+    from rich.console import Console
+
+    from service.cdshooks.models import HookResponse, dump_clean
+    from service.clock import system_clock
+    from service.commands.card_view import show
+    from service.logging import configure_logging
+    from service.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)  # to stderr: stdout is the result
+    when = choose_when(args, system_clock())
+    record, result, evidence = asyncio.run(run_once(args, settings, when))
     if not record.of("patient"):  # the service treats this as "no data"; a person at a terminal made a typo
-        console.print(f"Cannot evaluate: patient {record.patient_id!r} was not found", style="bold red")
-        return 1
+        raise CommandError(f"patient {record.patient_id!r} was not found")
     if args.json:
+        print(date_line(when), file=sys.stderr)
         print(json.dumps(dump_clean(HookResponse(cards=result.cards)), indent=2))
     else:
+        console = Console()
+        console.print(date_line(when), soft_wrap=True)
         show(result.cards, result.tier, record.unavailable, console, evidence)
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from service.clock import system_clock
+from service.commands.errors import CommandError
 from service.errors import FhirAccessError
 from service.fhir.client import FhirServer
 from service.fhir.upload import put_resources
@@ -65,10 +66,8 @@ def run(args: argparse.Namespace) -> int:
         today = None if args.as_recorded else system_clock().date()
         count = asyncio.run(load(args.fhir_server, args.token, args.cases, today))
     except (FhirAccessError, ValueError, OSError, KeyError) as exc:
-        print(f"load-fixtures failed: {exc}")
-        return 1
+        raise CommandError(f"load-fixtures failed: {exc}") from exc
     if count == 0:
-        print(f"no fixture bundles found under {args.cases}")
-        return 1
+        raise CommandError(f"no fixture bundles found under {args.cases}")
     print(f"loaded {count} resources from {args.cases} into {args.fhir_server}")
     return 0

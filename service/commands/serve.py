@@ -1,11 +1,12 @@
-"""``backpain-cds serve``: run the service under uvicorn."""
+"""``backpain-cds serve``: check everything a worker needs, then run the service under uvicorn."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
+import sys
+from contextlib import suppress
+
+from service.metrics_dir import MetricsDirError, prepare_metrics_dir
 
 SERVICE_APP = "service.main:create_app"
 
@@ -19,20 +20,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def prepare_metrics_dir(workers: int) -> None:
-    """Give the workers a shared, empty directory for their metric files (prometheus-client multiprocess).
-
-    Files left by an earlier run would be added to this run's counters, so they are removed first.
-    """
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not path:
-        if workers <= 1:
-            return
-        path = tempfile.mkdtemp(prefix="backpain-cds-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    Path(path).mkdir(parents=True, exist_ok=True)
-    for stale in Path(path).glob("*.db"):
-        stale.unlink()
+def listen_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 def run_app(app: str, host: str, port: int, workers: int = 1, log_level: str = "warning") -> None:
@@ -53,5 +43,23 @@ def run_app(app: str, host: str, port: int, workers: int = 1, log_level: str = "
 
 
 def run(args: argparse.Namespace) -> int:
+    from service.commands.errors import EXIT_USAGE, CommandError
+    from service.startup import check_startup
+
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1", code=EXIT_USAGE)
+    # Before anything imports service.metrics here: with one worker this process is the worker. A folder that
+    # cannot be made is reported by check_startup with the other problems.
+    with suppress(MetricsDirError):
+        prepare_metrics_dir(args.workers)
+    settings = check_startup(args.host, args.port)
+    workers = f"{args.workers} worker{'s' if args.workers != 1 else ''}"
+    everywhere = " (all interfaces)" if args.host in ("0.0.0.0", "::") else ""
+    print(
+        f"backpain-cds: listening on {listen_url(args.host, args.port)}{everywhere}, {workers}, "
+        f"profile {settings.profile}, knowledge {settings.knowledge_dir}",
+        file=sys.stderr,
+        flush=True,
+    )
     run_app(SERVICE_APP, args.host, args.port, args.workers, args.log_level)
     return 0

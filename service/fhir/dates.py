@@ -81,3 +81,11 @@ def add_years(born: date, years: float) -> date:
 def age_in_years(born: date, now: datetime) -> int:
     today = now.astimezone(UTC).date()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    total = day.month - 1 + months
+    year, month = day.year + total // 12, total % 12 + 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))

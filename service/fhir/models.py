@@ -60,6 +60,7 @@ class Resource(Light):
 
 class Patient(Resource):
     birthDate: FhirWhen = None
+    gender: object = None  # read leniently: an odd gender never drops the Patient (PSA test, item 28)
 
 
 class Condition(Resource):

@@ -21,7 +21,11 @@ class Role(StrEnum):
     CANCER = "cancer"
     CANCER_HISTORY = "cancerHistory"
     CANCER_PAIN = "cancerPain"
-    NEURO_DEFICIT = "neuroDeficit"
+    CANCER_BONE_HIGH_RISK = "cancerBoneHighRisk"
+    NECK_PAIN = "neckPain"
+    NEURO_EMERGENCY = "neuroEmergency"
+    NEURO_CORD = "neuroCord"
+    NEURO_SYMPTOM = "neuroSymptom"
     NEURO_LOW_SPECIFICITY = "neuroLowSpecificity"
     RADICULAR_PAIN = "radicularPain"
     BODY_WEIGHT = "bodyWeight"
@@ -36,6 +40,10 @@ class Role(StrEnum):
     NEUROPATHIC = "neuropathic"
     MUSCLE_RELAXANT = "muscleRelaxant"
     SPINE_MRI = "spineMri"
+    SPINE_MRI_WHOLE = "spineMriWhole"
+    SPINE_MRI_LUMBOSACRAL = "spineMriLumbosacral"
+    SPINE_MRI_THORACIC = "spineMriThoracic"
+    SPINE_MRI_CERVICAL = "spineMriCervical"
     SYMPTOM_OBSERVATION = "symptomObservation"
     PAIN_FINDING = "painFinding"
     EXACERBATING_FACTOR = "exacerbatingFactor"
@@ -58,6 +66,8 @@ class MedicationResistance(_Model):
 
 
 class WeightLoss(_Model):
+    baseline: str
+    postpartum_months: int
     percent: float
     kilogram_rule: bool
     kilograms: float
@@ -71,6 +81,20 @@ class WeightLoss(_Model):
 class RecentMri(_Model):
     within_days: int
     critical_within_hours: int
+
+
+class RedFlagSigns(_Model):
+    """Revision 2 item 27: which features are strong or weak C3 signs, and what lets one weak sign make C3."""
+
+    strong: tuple[str, ...]
+    weak: tuple[str, ...]
+    weak_needed: int
+    single_weak_with: tuple[str, ...]
+
+
+class BloodTestRule(_Model):
+    min_age: int
+    gender: str | None = None
 
 
 class NightPain(_Model):
@@ -91,6 +115,10 @@ class RulesConfig(_Model):
     persistence_days: int
     episode_cap_days: int
     neurological_recency_days: int
+    persisting_deficit_max_days: int
+    pregnancy_recency_months: int
+    red_flag_signs: RedFlagSigns
+    blood_tests: dict[str, BloodTestRule]
     treatment_failure: TreatmentFailure
     medication_resistance: MedicationResistance
     weight_loss: WeightLoss

@@ -24,6 +24,13 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "mriDone": frozenset({"date", "ref"}),
     "pregnancy": frozenset({"ref"}),
     "newSinceCancer": frozenset({"date"}),
+    "newSinceUndatedCancer": frozenset(),
+    "mriPending": frozenset({"date", "ref", "region", "deadline"}),
+    "mriPartial": frozenset({"date", "ref", "covered", "region"}),
+    "highRiskCancer": frozenset({"ref"}),
+    "thoracicOrNeckPain": frozenset({"ref"}),
+    "signsLine": frozenset({"signs"}),
+    "questionsHeading": frozenset(),
     "flagsHeading": frozenset(),
     "notEvaluatedHeading": frozenset(),
     "considerHeading": frozenset(),
@@ -31,6 +38,7 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
 REASON_PLACEHOLDERS = frozenset({"what", "days"})
 INTRO_PLACEHOLDERS = frozenset({"neuroDays", "persistDays"})
 SUGGESTION_PLACEHOLDERS = frozenset({"label", "deadline"})
+REGION_KEYS = frozenset({"whole", "lumbar", "thoracic"})
 
 
 class _Model(BaseModel):
@@ -60,6 +68,9 @@ class TierText(_Model):
     intro: str
     advice: tuple[str, ...] = ()
     cancer_advice: str | None = None
+    cancer_links: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+    closing: str | None = None
     links: tuple[str, ...] = ()
 
 
@@ -74,6 +85,8 @@ class CardTexts(_Model):
     texts: dict[str, str]
     reasons: dict[str, str]
     suggestion_labels: dict[str, str]
+    region_names: dict[str, str]
+    sign_names: dict[str, str]
 
 
 class OrderSpec(_Model):
@@ -82,16 +95,28 @@ class OrderSpec(_Model):
     codings: tuple[CodingSpec, ...]
 
 
-class PlanSpec(_Model):
-    imaging_priority: str
-    referral_priority: str
+class LabPlan(_Model):
+    """Revision 2 item 28: the blood tests of a tier, all in one suggestion."""
+
+    priority: str
     deadline_hours: int
-    mri: dict[str, str]
-    pregnancy_mri: dict[str, str]
-    ct: dict[str, str]
+    tests: tuple[str, ...]
+    conditional: dict[str, tuple[str, ...]] = {}
+
+
+class PlanSpec(_Model):
+    imaging_priority: str = "routine"
+    referral_priority: str = "routine"
+    deadline_hours: int = 24
+    referral_deadline_hours: int | None = None
+    mri: dict[str, str] = {}
+    pregnancy_mri: dict[str, str] = {}
+    ct: dict[str, str] = {}
+    ct_recommended: bool = True
     site_referral: str | None = None
     referrals: tuple[str, ...] = ()
     cancer_referrals: tuple[str, ...] = ()
+    labs: LabPlan | None = None
 
 
 class OrderCatalog(_Model):
@@ -124,9 +149,11 @@ def check_cards(cards: CardTexts, where: str) -> None:
     for tier, text in cards.tiers.items():
         _check(f"{where} tiers.{tier}.summary", [text.summary], frozenset())
         _check(
-            f"{where} tiers.{tier}", [text.intro, *text.advice, text.cancer_advice or ""], INTRO_PLACEHOLDERS
+            f"{where} tiers.{tier}",
+            [text.intro, *text.advice, *text.questions, text.cancer_advice or "", text.closing or ""],
+            INTRO_PLACEHOLDERS,
         )
-        for link in text.links:
+        for link in (*text.links, *text.cancer_links):
             if link not in cards.links:
                 raise KnowledgeError(f"{where}: tiers.{tier} links to unknown guideline {link!r}")
 
@@ -142,9 +169,15 @@ def check_orders(orders: OrderCatalog, site_choices: Mapping[str, str], where: s
             *plan.ct.values(),
             *plan.referrals,
             *plan.cancer_referrals,
+            *(plan.labs.tests if plan.labs else ()),
+            *(name for names in (plan.labs.conditional.values() if plan.labs else ()) for name in names),
         ]
         if plan.site_referral:
             names.append(site_choices[plan.site_referral])
         for name in names:
             if name not in orders.orders:
                 raise KnowledgeError(f"{where}: plan {tier} names unknown order {name!r}")
+        for region_map in (plan.mri, plan.pregnancy_mri, plan.ct):
+            unknown_regions = sorted(set(region_map) - REGION_KEYS)
+            if unknown_regions:
+                raise KnowledgeError(f"{where}: plan {tier} has unknown regions {unknown_regions}")

@@ -6,6 +6,9 @@ code (ICD-10-CM C* except C44; VSAC Cancer SNOMED minus non-melanoma skin cancer
 or ICD-10 coding falls back to keywords in its text (never benign, in situ, suspected or skin BCC/SCC).
 Then: cancer history is present. The cancer date is the earliest clinical date; an undated cancer counts as
 before the back pain. "New since cancer" holds when any active back-pain onset is on or after that date.
+Revision 2: a history code (cancer-history set) dated only by recordedDate counts as undated, and undated back
+pain with a cancer history is new since cancer (item 35); a code of ``cancer-bone-high-risk`` (bone or spinal
+metastasis, myeloma, primary bone/spine/cord malignancy) is kept as ``high_risk``: C2 whatever the dates (item 24).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding
 
 COUNTED_VERIFICATION = frozenset({None, "confirmed"})
-_ROLES = (Role.CANCER, Role.CANCER_HISTORY, Role.CANCER_PAIN)
+_ROLES = (Role.CANCER_BONE_HIGH_RISK, Role.CANCER, Role.CANCER_HISTORY, Role.CANCER_PAIN)
 _CODED_SYSTEMS = frozenset({ICD10CM, "http://snomed.info/sct"})
 
 
@@ -32,6 +35,7 @@ class CancerHistory:
     earliest: When | None
     undated: bool
     new_since_cancer: bool
+    high_risk: Evidence | None = None
 
 
 def _keyword(fact: Fact, k: Knowledge) -> Evidence | None:
@@ -57,21 +61,34 @@ def _cancer_evidence(fact: Fact, k: Knowledge) -> Evidence | None:
     return _keyword(fact, k)
 
 
-def cancer_history(facts: PatientFacts, k: Knowledge, bp: BackPain) -> CancerHistory:
-    found = [
+def cancer_conditions(facts: PatientFacts, k: Knowledge) -> list[tuple[Fact, Evidence]]:
+    """Every Condition that counts as cancer history, with its evidence (no back-pain dependence)."""
+    return [
         (fact, ev)
         for fact in facts.conditions
         if fact.verification in COUNTED_VERIFICATION
         if (ev := _cancer_evidence(fact, k)) is not None
     ]
-    dated = [fact.date for fact, _ in found if fact.date is not None]
+
+
+def _undated(fact: Fact, ev: Evidence, k: Knowledge) -> bool:
+    """Item 35: a history code dated only by recordedDate tells when it was recorded, not when the cancer was."""
+    return fact.date is None or (fact.recorded_only and ev.value_set == k.vs(Role.CANCER_HISTORY).id)
+
+
+def cancer_history(facts: PatientFacts, k: Knowledge, bp: BackPain) -> CancerHistory:
+    found = cancer_conditions(facts, k)
+    dated = [fact.date for fact, ev in found if fact.date is not None and not _undated(fact, ev, k)]
     earliest = min(dated) if dated else None
-    undated = any(fact.date is None for fact, _ in found)
+    undated = any(_undated(fact, ev, k) for fact, ev in found)
+    high_risk_id = k.vs(Role.CANCER_BONE_HIGH_RISK).id
+    high_risk = next((ev for _, ev in found if ev.value_set == high_risk_id), None)
     new_since = (
         bool(found)
         and bool(bp.conditions)
         and (
             undated
+            or any(c.date is None for c in bp.conditions)
             or any(
                 c.date is not None and earliest is not None and c.date.day >= earliest.day
                 for c in bp.conditions
@@ -84,4 +101,5 @@ def cancer_history(facts: PatientFacts, k: Knowledge, bp: BackPain) -> CancerHis
         earliest=earliest,
         undated=undated,
         new_since_cancer=new_since,
+        high_risk=high_risk,
     )

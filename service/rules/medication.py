@@ -1,9 +1,10 @@
 """F8 Medication-resistant pain (CLINICAL_RULES.md F8, Readings 9, 14, 20; a design proxy, no guideline).
 
 When: the most recent active back-pain onset is within 365 days of T, and among analgesics ordered from that
-onset minus 7 days up to T, either a second analgesic class starts at least 7 days after the first class, or
-the first opioid order starts at least 7 days after the first non-opioid order (a combination product counts
-as an opioid).
+onset minus 7 days up to T, either the first opioid order starts at least 7 days after the first non-opioid
+order (a combination product counts as an opioid), or a third analgesic class starts at least 7 days after the
+first class (Revision 2 item 32). A switch between an NSAID and paracetamol, or adding a neuropathic agent to
+one other class, is not escalation.
 Then: escalating analgesia is a red flag for pain that does not respond to usual treatment.
 """
 
@@ -42,13 +43,20 @@ def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: 
         return Finding("F8", False, missing=unavailable(KEYS, facts.unavailable))
     (first_name, first_ev) = ordered[0]
     assert first_ev.date is not None
-    for name, ev in ordered[1:]:
-        assert ev.date is not None
-        gap_days = days_between(first_ev.date, ev.date.at)
+    opioid = first.get("opioid")
+    non_opioid = [(n, e) for n, e in ordered if n != "opioid"]
+    candidates: list[tuple[str, Evidence, str, Evidence]] = []
+    if opioid is not None and non_opioid:
+        candidates.append(("opioid", opioid, *non_opioid[0]))
+    if len(ordered) >= 3:
+        candidates.append((*ordered[2], first_name, first_ev))
+    for name, ev, base_name, base_ev in candidates:
+        assert ev.date is not None and base_ev.date is not None
+        gap_days = days_between(base_ev.date, ev.date.at)
         if gap_days >= cfg.escalation_days:
             observed = (
-                f"{LABELS[name]} started {days_text(gap_days)} after {LABELS[first_name]} "
-                f"({first_ev.ref}, {first_ev.date.iso_day()})"
+                f"{LABELS[name]} started {days_text(gap_days)} after {LABELS[base_name]} "
+                f"({base_ev.ref}, {base_ev.date.iso_day()})"
             )
             escalation = Evidence(
                 ref=ev.ref,

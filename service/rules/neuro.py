@@ -1,16 +1,22 @@
-"""F4 Recent neurological deficit (CLINICAL_RULES.md F4, §4.4, Readings 10, 18; NICE CG75/NG234).
+"""F4 / F11 / F12 Neurological findings (CLINICAL_RULES.md Revision 2 items 22-23; F4, §4.4, Readings 10, 18).
 
 When: an active Condition (clinicalStatus active/recurrence/relapse or absent, not refuted/entered-in-error)
-or a final/amended/corrected symptom Observation (LOINC 75325-1, finding in the value) carries a
-neurological-deficit code dated within the last 30 days of T. Low-specificity codes (weakness, R32) must
-also be dated on or after the back-pain episode start; radicular codes (M54.1x, M54.3x, 23056005) count
-only with a cancer history. A deficit known for more than 30 days does not count.
-Then: a recent neurological deficit is present (C1 with back pain).
+or a final/amended/corrected symptom Observation (LOINC 75325-1, finding in the value) carries a code of
+``neuro-emergency`` (cauda equina syndrome, cord compression, saddle numbness, new urinary retention, faecal
+incontinence, paraplegia/paraparesis, bilateral weakness) or ``neuro-symptom`` (sensory loss, paraesthesia,
+gait, reflexes, unilateral weakness). Low-specificity codes (weakness, R32, faecal incontinence 72042002) must
+be dated on or after the back-pain episode start; radicular codes (M54.1x, M54.3x, 23056005) count as a
+neurological symptom only with a cancer history and never as a persisting deficit.
+Then:
+* F4 emergency sign dated within the last 30 days: the emergency card (C1), at any age, with or without cancer;
+* F11 neurological symptom dated within the last 30 days: MSCC (C1M) with a cancer history, else a strong C3 sign;
+* F12 a deficit of either class first dated 31-365 days before T: a strong C3 sign ("persisting"), never C1.
+``cord`` says whether a recent emergency sign is of the cord class (the emergency MRI covers the whole spine).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from service.facts import PatientFacts
@@ -21,35 +27,60 @@ from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, coded, days_text, unavailable, value_coded
 
 
-def _roles(bp: BackPain, has_cancer: bool) -> list[Role]:
-    roles = [Role.NEURO_DEFICIT, Role.NEURO_LOW_SPECIFICITY]
-    return [*roles, Role.RADICULAR_PAIN] if has_cancer else roles
+@dataclass(frozen=True)
+class Neurology:
+    emergency: Finding
+    symptom: Finding
+    persisting: Finding
+    cord: bool
 
 
-def neuro_deficit(
-    facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, has_cancer: bool
-) -> Finding:
-    window = k.config.neurological_recency_days
+def _candidates(facts: PatientFacts, k: Knowledge, roles: list[Role]) -> list[tuple[Role, Evidence]]:
     symptom = k.vs(Role.SYMPTOM_OBSERVATION)
-    candidates: list[Evidence] = []
-    for role in _roles(bp, has_cancer):
+    out: list[tuple[Role, Evidence]] = []
+    for role in roles:
         vs = k.vs(role)
         for fact in facts.conditions:
             ev = coded(fact, vs) if fact.active else None
             if ev is not None:
-                candidates.append(ev)
+                out.append((role, ev))
         for fact in facts.observations:
             ev = value_coded(fact, vs) if symptom.first_match(fact.codes) else None
             if ev is not None:
-                candidates.append(ev)
-    low = k.vs(Role.NEURO_LOW_SPECIFICITY).id
-    evidence = []
-    for ev in candidates:
-        if ev.date is None or not 0 <= days_between(ev.date, now) <= window:
-            continue
-        if ev.value_set == low and (bp.episode_start is None or ev.date.day < bp.episode_start.day):
+                out.append((role, ev))
+    return out
+
+
+def neurology(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, has_cancer: bool) -> Neurology:
+    recent, longest = k.config.neurological_recency_days, k.config.persisting_deficit_max_days
+    roles = [Role.NEURO_EMERGENCY, Role.NEURO_SYMPTOM] + ([Role.RADICULAR_PAIN] if has_cancer else [])
+    low, cord_set = k.vs(Role.NEURO_LOW_SPECIFICITY), k.vs(Role.NEURO_CORD)
+    emergency: list[Evidence] = []
+    symptom: list[Evidence] = []
+    persisting: list[Evidence] = []
+    cord = False
+    for role, ev in _candidates(facts, k, roles):
+        if ev.date is None or ev.code is None:
             continue
         days = days_between(ev.date, now)
-        evidence.append(replace(ev, observed=f"{days_text(days)} ago", threshold=f"<= {window} days"))
+        if days < 0 or days > longest:
+            continue
+        if low.contains(ev.code) and (bp.episode_start is None or ev.date.day < bp.episode_start.day):
+            continue
+        if days <= recent:
+            shown = replace(ev, observed=f"{days_text(days)} ago", threshold=f"<= {recent} days")
+            if role == Role.NEURO_EMERGENCY:
+                emergency.append(shown)
+                cord = cord or cord_set.contains(ev.code)
+            else:
+                symptom.append(shown)
+        elif role != Role.RADICULAR_PAIN:
+            persisting.append(
+                replace(ev, observed=f"first recorded {days_text(days)} ago", threshold=f"{recent + 1}-{longest} days")
+            )
     missing = unavailable(["observations"], facts.unavailable)
-    return Finding("F4", bool(evidence), tuple(sorted(evidence, key=lambda e: e.ref)), missing)
+
+    def finding(feature: str, evidence: list[Evidence]) -> Finding:
+        return Finding(feature, bool(evidence), tuple(sorted(evidence, key=lambda e: e.ref)), missing)
+
+    return Neurology(finding("F4", emergency), finding("F11", symptom), finding("F12", persisting), cord)

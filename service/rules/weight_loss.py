@@ -1,20 +1,25 @@
 """F5 Unexplained weight loss (CLINICAL_RULES.md F5, Readings 12; Harrison's, BMJ Best Practice, AAFP).
 
-When (a): the latest body weight is within 90 days of T, and the maximum weight dated 30-365 days before it
-is at least 5.0 % higher (at least 2 measurements, the latest included; the 4.5 kg rule is off by default);
+When (a): the latest body weight is within 90 days of T, and the baseline (Revision 2 item 31: the median of the
+weights dated 30-365 days before it; ``weightLoss.baseline`` "maximum" restores the first release) is at least
+5.0 % higher (at least 2 measurements, the latest included; the 4.5 kg rule is off by default);
 or (b): an active Condition or symptom Observation with a weight-loss code is dated within the last 180 days.
 Unless (c): a bariatric operation, weight programme or diet, or weight-loss medication is active or dated in
-the 365 days before the latest weight (for (b) alone: before T). Coded unintentional/unexplained weight loss
-(R63.4, 448765001, 422868009) is trusted even then.
+the 365 days before the latest weight (for (b) alone: before T), or a pregnancy explains it (item 31: a
+pregnancy Condition dated at most 10 + 12 months before the latest weight, i.e. a current pregnancy or one
+that can have ended in the 12 months before it; no verified delivery code exists in the shared data, so a
+delivery is read only through the pregnancy code). Coded unintentional/unexplained weight loss (R63.4,
+448765001, 422868009) is trusted even then.
 Then: unexplained weight loss is a red flag (C2 with cancer history, C3 without).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from statistics import median
 
 from service.facts import Fact, PatientFacts
-from service.fhir.dates import When, days_between
+from service.fhir.dates import When, add_months, days_between
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
 from service.rules.base import Evidence, Finding, Missing, coded, unavailable, value_coded
@@ -22,7 +27,22 @@ from service.rules.base import Evidence, Finding, Missing, coded, unavailable, v
 _EXCLUSION_KEYS = ["procedures", "carePlans", "serviceRequests", "medicationRequests", "medicationStatements"]
 
 
+def _pregnancy_explains(facts: PatientFacts, k: Knowledge, anchor: datetime) -> bool:
+    vs = k.vs(Role.BACK_PAIN_PREGNANCY)
+    months = k.config.pregnancy_recency_months + k.config.weight_loss.postpartum_months
+    return any(
+        coded(f, vs) is not None
+        and f.date is not None
+        and f.date.at <= anchor
+        and add_months(f.date.day, months) >= anchor.date()
+        for f in facts.conditions
+        if f.verification not in ("refuted", "entered-in-error")
+    )
+
+
 def _explained(facts: PatientFacts, k: Knowledge, anchor: datetime) -> bool:
+    if _pregnancy_explains(facts, k, anchor):
+        return True
     window = k.config.weight_loss.exclusion_window_days
     sources: list[tuple[Fact, Role]] = [
         (f, Role.WEIGHT_LOSS_EXPLAINED)
@@ -70,15 +90,27 @@ def _series(
     ]
     if not baseline:
         return None, latest_at, Missing("no-baseline-weight")
-    base_kg, base_at, base = max(baseline, key=lambda t: (t[0], t[1]))
+    if cfg.baseline == "maximum":
+        base_kg, base_at, base = max(baseline, key=lambda t: (t[0], t[1]))
+    else:  # the median weight; the weighing closest to it (latest first) is cited
+        base_kg = median(kg for kg, _, _ in baseline)
+        _, base_at, base = min(baseline, key=lambda t: (abs(t[0] - base_kg), -t[1].at.timestamp()))
+    # base_at/base are only shown for a single baseline weight
     loss = (base_kg - latest_kg) / base_kg * 100
     fires = round(loss, 6) >= cfg.percent or (cfg.kilogram_rule and base_kg - latest_kg >= cfg.kilograms)
     if not fires:
         return None, latest_at, None
-    observed = (
-        f"{latest_kg:.1f} kg on {latest_at.iso_day()} vs {base_kg:.1f} kg on {base_at.iso_day()} "
-        f"({base.ref}): {loss:.1f} % loss"
-    )
+    if len(baseline) == 1:
+        observed = (
+            f"{latest_kg:.1f} kg on {latest_at.iso_day()} vs {base_kg:.1f} kg on {base_at.iso_day()} "
+            f"({base.ref}): {loss:.1f} % loss"
+        )
+    else:
+        dates = sorted(when for _, when, _ in baseline)
+        observed = (
+            f"{latest_kg:.1f} kg on {latest_at.iso_day()} vs {cfg.baseline} {base_kg:.1f} kg of "
+            f"{len(baseline)} weights dated {dates[0].iso_day()} to {dates[-1].iso_day()}: {loss:.1f} % loss"
+        )
     ev = Evidence(
         ref=latest.ref,
         date=latest_at,

@@ -86,6 +86,7 @@ async def test_F4_access_token_is_never_logged(fhir_server_with_token, tmp_path,
             body = hook_body("app-log", fhir_server=server.base_url, token=token)
             response = await client.post(SERVICE_URL, json=body)
             assert response.status_code == status
-    logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    captured = capsys.readouterr()  # one read: a second readouterr() returns only what came after the first
+    logged = captured.out + captured.err + caplog.text
     assert "fhir.unavailable" in logged, "the failed callbacks should have been logged"
     assert TEST_TOKEN not in logged and "expired-token-5be1" not in logged

@@ -63,7 +63,8 @@ def test_load_fixtures_as_recorded_keeps_dates(fhir_server, tmp_path):
 
 def test_load_fixtures_without_cases_fails(fhir_server, tmp_path, capsys):
     assert main(["load-fixtures", "--fhir-server", fhir_server.base_url, "--cases", str(tmp_path)]) == 1
-    assert "no fixture bundles" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert err.startswith("backpain-cds load-fixtures: error: no fixture bundles") and err.count("\n") == 1
 
 
 def test_evaluate_from_bundle_equals_evaluate_from_fhir_server(fhir_server, tmp_path, capsys, monkeypatch):
@@ -91,15 +92,19 @@ def test_evaluate_from_bundle_equals_evaluate_from_fhir_server(fhir_server, tmp_
 
 def test_evaluate_explains_a_412(capsys, tmp_path):
     code = main(["evaluate", "--fhir-server", "http://127.0.0.1:9/fhir", "--patient", "nobody"])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
     assert code == 1
-    assert "Cannot evaluate" in out and "patient (Patient)" in out
+    assert captured.out == ""
+    # stderr: the log lines of the failed callbacks (JSON), then the one error line
+    *logged, last = captured.err.splitlines()
+    assert last.startswith("backpain-cds evaluate: error: ") and "patient (Patient)" in last
+    assert all(line.startswith("{") for line in logged) and "Traceback" not in captured.err
 
 
 def test_evaluate_says_when_the_patient_does_not_exist(fhir_server, capsys):
     code = main(["evaluate", "--fhir-server", fhir_server.base_url, "--patient", "no-such-patient"])
     assert code == 1
-    assert "patient 'no-such-patient' was not found" in capsys.readouterr().out
+    assert "patient 'no-such-patient' was not found" in capsys.readouterr().err
 
 
 def test_sandbox_story_shifted_fixtures_give_the_documented_card_today(fhir_server_with_token, tmp_path, capsys):

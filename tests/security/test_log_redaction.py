@@ -108,7 +108,7 @@ def test_F4_K11_no_patient_data_or_token_in_any_log_line(
     out, err = capfd.readouterr()
     records = [f"{r.getMessage()} {r.args!r} {r.__dict__!r}" for r in caplog.records]
     everything = "\n".join([out, err, *records])
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]  # log lines are on stderr
     access = [line for line in lines if line.get("event") == "request"]
     assert len(access) == len(statuses)  # one structured line per request ...
     assert {"hook_instance", "status", "latency_ms", "tier", "cards", "path"} <= set(access[0])

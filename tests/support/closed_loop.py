@@ -75,3 +75,16 @@ def accept(card: dict[str, Any], at: datetime, kinds: int | None = None) -> dict
     chosen = card["suggestions"][: kinds if kinds is not None else len(card["suggestions"])]
     return {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "acceptedSuggestions": [{"id": s["uuid"]} for s in chosen]}
+
+
+_CATEGORY = {"3457005": "referral", "108252007": "bloods"}
+
+
+def kind_of(suggestion: dict[str, Any]) -> str:
+    """The kind of a suggestion read from its ServiceRequest (category, then label), independently of cards/."""
+    resource = suggestion["actions"][0]["resource"]
+    category = resource["category"][0]["coding"][0]["code"]
+    if category in _CATEGORY:
+        return _CATEGORY[category]
+    label = resource["code"]["text"]
+    return "mri" if label.startswith("MRI") else "ct" if label.startswith("CT") else "other"

@@ -32,16 +32,19 @@ def live_service(tmp_path: Path, env: dict[str, str] | None = None, workers: int
         "BACKPAIN_CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         **(env or {}),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(workers)],
-        cwd=REPO_ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # Log lines go to stderr: into a file, since an unread pipe would block the server once full.
+    log_path = tmp_path / f"live-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(workers)],
+            cwd=REPO_ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=log,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"service exited: {process.stderr.read().decode() if process.stderr else ''}")
+                raise RuntimeError(f"service exited: {log_path.read_text(errors='replace')[-3000:]}")
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break

@@ -1,0 +1,93 @@
+"""Checks made once, in the process that starts the workers, before any worker exists.
+
+A worker that fails to start is started again by uvicorn's supervisor, forever, while the port refuses
+connections; so every setting a worker needs is checked here first, and all problems are reported together.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from service.commands.errors import EXIT_USAGE, CommandError, describe, settings_problems
+from service.settings import Settings
+
+
+def _settings() -> tuple[Settings | None, list[str]]:
+    try:
+        return Settings(), []
+    except ValidationError as exc:
+        return None, settings_problems(exc.errors())
+    except SettingsError as exc:
+        return None, [describe(exc)[1].removeprefix("invalid settings: ")]
+
+
+def _knowledge(root: Path) -> list[str]:
+    from service.errors import KnowledgeError
+    from service.knowledge import load_knowledge
+
+    try:
+        load_knowledge(root)
+    except KnowledgeError as exc:
+        return [f"BACKPAIN_CDS_KNOWLEDGE_DIR={root}: {exc.message}"]
+    return []
+
+
+def _database(url: str) -> list[str]:
+    """The database answers (SQLite: its folder exists and is writable; PostgreSQL: it accepts us)."""
+    from sqlalchemy import text
+
+    from service.storage.db import make_engine
+
+    try:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as exc:  # any driver error: report it with the others instead of a traceback
+        return [f"BACKPAIN_CDS_DATABASE_URL: {describe(exc)[1]}"]
+    return []
+
+
+def _port(host: str, port: int) -> list[str]:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return [f"cannot listen on {host}:{port}: {exc.strerror or exc}"]
+    return []
+
+
+def startup_problems(host: str, port: int) -> tuple[Settings | None, list[str]]:
+    """The settings and every reason a worker could not start with them (empty when it can)."""
+    from service.metrics_dir import MetricsDirError, ensure_metrics_dir
+    from service.security.startup import security_problems
+
+    settings, problems = _settings()
+    try:
+        ensure_metrics_dir()
+    except MetricsDirError as exc:
+        problems.append(str(exc))
+    problems += _port(host, port)
+    if settings is None:
+        return None, problems
+    problems += security_problems(settings)
+    problems += _knowledge(settings.knowledge_dir)
+    problems += _database(settings.database_url)
+    return settings, problems
+
+
+def check_startup(host: str, port: int) -> Settings:
+    """The settings, or :class:`CommandError` (exit code 2) naming every problem."""
+    settings, problems = startup_problems(host, port)
+    if problems or settings is None:
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        raise CommandError(f"cannot start ({count}): " + "; ".join(problems), code=EXIT_USAGE)
+    return settings
