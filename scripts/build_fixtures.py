@@ -531,11 +531,14 @@ def define() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] 
     return c
 
 
+def topic_modules() -> list[Any]:
+    return [importlib.import_module(p.stem) for p in sorted(Path(__file__).resolve().parent.glob("cases_*.py"))]
+
+
 def all_cases() -> list[tuple[str, str, str | None, str, list[Res], dict[str, Any] | None]]:
     """The cases above plus every ``scripts/cases_<topic>.py`` module's ``define()``, so topics grow apart."""
     cases = define()
-    for module_path in sorted(Path(__file__).resolve().parent.glob("cases_*.py")):
-        module = importlib.import_module(module_path.stem)
+    for module in topic_modules():
         cases.extend(module.define())
     names = [c[0] for c in cases]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -561,6 +564,10 @@ def main() -> int:
         if overrides:
             case["overrides"] = overrides
         (folder / "case.json").write_text(json.dumps(case, indent=1) + "\n", encoding="utf-8")
+    # Optional prefetch.json (fixtures/README.md): a topic module's ``prefetches()`` after its ``define()``.
+    for module in topic_modules():
+        for name, prefetch in getattr(module, "prefetches", dict)().items():
+            (CASES / name / "prefetch.json").write_text(json.dumps(prefetch, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {len(cases)} cases to {CASES}")
     return 0
 

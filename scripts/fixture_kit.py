@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,8 +31,31 @@ def cc(system: str, code: str, display: str, text: str | None = None) -> Res:
     return out
 
 
+# Invented names, so that an EHR or the CDS Hooks sandbox shows a person rather than "Unknown".
+_GIVEN = {
+    "female": ("Ada", "Beatrice", "Clara", "Dorothy", "Edith", "Frances", "Grace", "Hilda", "Irene", "June"),
+    "male": ("Albert", "Bernard", "Cyril", "Dennis", "Ernest", "Frank", "George", "Harold", "Ivor", "Leonard"),
+}
+_FAMILY = ("Ashdown", "Brierley", "Caldwell", "Denholm", "Ellery", "Fenwick", "Garland", "Hollis", "Ingram",
+           "Kendrick", "Lomax", "Marlow", "Northcott", "Oakley", "Pemberton", "Quarrie", "Radley", "Selwyn")
+
+
+def patient_name(slug: str, gender: str) -> Res:
+    """A fictional HumanName fixed by the case slug (the slug stays visible: "Ada Fenwick (c1a)")."""
+    digest = zlib.crc32(slug.encode())
+    given = _GIVEN.get(gender, _GIVEN["female"])[digest % 10]
+    family = _FAMILY[(digest // 10) % len(_FAMILY)]
+    return {"use": "official", "text": f"{given} {family} ({slug})", "family": family, "given": [given]}
+
+
 def patient(slug: str, birth: str, gender: str = "female") -> Res:
-    return {"resourceType": "Patient", "id": f"{slug}-pat", "gender": gender, "birthDate": birth}
+    return {
+        "resourceType": "Patient",
+        "id": f"{slug}-pat",
+        "name": [patient_name(slug, gender)],
+        "gender": gender,
+        "birthDate": birth,
+    }
 
 
 def born_years_ago(years: int, extra_days: int = 0) -> str:

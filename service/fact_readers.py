@@ -1,7 +1,7 @@
 """Per-resource converters from light FHIR models to :class:`~service.facts.Fact` (CLINICAL_RULES.md §2.1).
 
 The clinical date of each resource type (Readings 7), Condition activity (§2.1.2) and the body-weight units
-(UCUM kg, g, [lb_av]) are decided here, once.
+(UCUM kg, g, [lb_av], [oz_av]; kg, g, lb(s), pound(s) as plain text) are decided here, once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,21 @@ from service.knowledge.valuesets import Key, normalise_cached
 
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 NOT_VERIFIED = frozenset({"refuted", "entered-in-error"})
-_KG = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237}
+UCUM = "http://unitsofmeasure.org"
+_LB = 0.45359237
+_KG_UCUM = {"kg": 1.0, "g": 0.001, "[lb_av]": _LB, "[oz_av]": _LB / 16}
+# Units as EHRs write them without UCUM (CLINICAL_RULES.md item 29 d): pounds and grams as free text.
+_KG_TEXT = {
+    **_KG_UCUM,
+    "kilogram": 1.0,
+    "kilograms": 1.0,
+    "gram": 0.001,
+    "grams": 0.001,
+    "lb": _LB,
+    "lbs": _LB,
+    "pound": _LB,
+    "pounds": _LB,
+}
 
 
 def codes_of(*concepts: m.CodeableConcept | None) -> tuple[tuple[Key, ...], tuple[str, ...]]:
@@ -83,7 +97,9 @@ def condition_fact(c: m.Condition, born: date | None, now: datetime) -> Fact:
 def weight_kg(q: m.Quantity | None) -> float | None:
     if q is None or q.value is None:
         return None
-    factor = _KG.get(q.code or "") or _KG.get(q.unit or "")
+    factor = _KG_UCUM.get(q.code or "") if q.system == UCUM else None
+    if factor is None:
+        factor = _KG_TEXT.get((q.code or "").strip().lower()) or _KG_TEXT.get((q.unit or "").strip().lower())
     return q.value * factor if factor else None
 
 

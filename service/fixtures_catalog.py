@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from service.commands.bundle_prefetch import included_medications, searchset
 from service.date_shift import shift_dates
+from service.gather import record_from_prefetch
 from service.knowledge.service_spec import ServiceSpec
 from service.paths import CHECKOUT_ROOT, cases_dir
 from service.record import PatientRecord
@@ -118,25 +120,32 @@ class Case:
 
     @property
     def patient_id(self) -> str:
+        """The chart's patient: the first Patient of bundle.json (a wrong-patient case carries a second)."""
         return next(str(r["id"]) for r in self.resources() if r["resourceType"] == "Patient")
 
     def record(self, spec: ServiceSpec) -> PatientRecord:
-        return record_from_resources(self.patient_id, self.resources(), spec)
+        """What data gathering makes of :meth:`prefetch` (identity filter and medication references included)."""
+        return record_from_prefetch(self.prefetch(spec), self.patient_id, spec, self.hook_instance)
+
+    @property
+    def prefetch_path(self) -> Path:
+        return self.path / "prefetch.json"
 
     def prefetch(self, spec: ServiceSpec) -> dict[str, Any]:
-        """What a complete EHR would send: the Patient, then a searchset Bundle per search key."""
-        grouped = group_resources(self.resources(), spec)
+        """The case's ``prefetch.json`` (an EHR's own shapes) when it has one, else what a complete EHR
+        would send: the Patient, then a searchset Bundle per search key, Medications included on request."""
+        if self.prefetch_path.exists():
+            sent: dict[str, Any] = json.loads(self.prefetch_path.read_text(encoding="utf-8"))
+            return sent
+        resources = self.resources()
+        grouped = group_resources(resources, spec)
         out: dict[str, Any] = {}
         for key, items in grouped.items():
-            if "?" not in spec.prefetch[key].query:
+            query = spec.prefetch[key].query
+            if "?" not in query:
                 out[key] = items[0] if items else None
             else:
-                out[key] = {
-                    "resourceType": "Bundle",
-                    "type": "searchset",
-                    "total": len(items),
-                    "entry": [{"resource": r} for r in items],
-                }
+                out[key] = searchset(items, included_medications(items, resources) if "_include=" in query else ())
         return out
 
     @property

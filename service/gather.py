@@ -4,6 +4,11 @@ Every key the prefetch does not satisfy is fetched, all in parallel, under one d
 invocation (a hook answer that arrives after the EHR gave up helps nobody). Optional keys that still
 fail are reported as ``unavailable`` so the card can say what was not evaluated; a required key that
 fails stops the invocation with :class:`RequiredDataUnavailable` (HTTP 412).
+
+Then, before the engine sees anything (issue 11): resources that do not name the patient in context are
+dropped and counted (:mod:`service.fhir.identity`), and each ``medicationReference`` is resolved
+(:mod:`service.fhir.medications`), reading the Medications no Bundle of the request held from the FHIR
+server within what is left of the same deadline.
 """
 
 from __future__ import annotations
@@ -16,18 +21,32 @@ import structlog
 
 from service import metrics
 from service.cdshooks.models import HookRequest
-from service.cdshooks.prefetch import Prefetched, resolve_prefetch
-from service.errors import FhirAccessError, RequiredDataUnavailable
+from service.cdshooks.prefetch import Prefetched
+from service.errors import FhirAccessError
 from service.fhir.client import FhirClient, FhirServer
+from service.fhir.medications import MedicationIndex, to_read
 from service.fhir.policy import fhir_server_for
-from service.fhir.query import TemplateError, render
+from service.fhir.query import FhirQuery, TemplateError, render
 from service.knowledge.service_spec import PrefetchSpec, ServiceSpec
 from service.record import PatientRecord, Resource
+from service.record_assembly import (
+    is_context_patient,
+    medication_users,
+    own_resources,
+    record_from_prefetch,
+    required_check,
+    resolve_keys,
+    split_medications,
+    with_medications,
+)
 from service.settings import Settings
+
+__all__ = ["gather", "record_from_prefetch"]
 
 log = structlog.get_logger("service.gather")
 
 Job = Callable[[], Awaitable[list[Resource]]]
+MAX_MEDICATION_READS = 50  # beyond this, the references' display text is used: the deadline is shared
 
 
 def _job(request: HookRequest, item: PrefetchSpec, got: Prefetched, client: FhirClient, server: FhirServer) -> Job:
@@ -36,7 +55,10 @@ def _job(request: HookRequest, item: PrefetchSpec, got: Prefetched, client: Fhir
             query = render(item.query, request.context)
         except TemplateError as exc:
             raise FhirAccessError(str(exc)) from exc
-        return await client.fetch(server, query)
+        found = await client.fetch(server, query)
+        if item.resource_type == "Patient" and not is_context_patient(found, request.context.patient_id):
+            raise FhirAccessError("the FHIR server answered another patient")
+        return found
 
     async def run() -> list[Resource]:
         if got.resources is not None and got.next_url is not None:
@@ -83,6 +105,26 @@ async def _run_all(
     return results, failures
 
 
+async def _read_medications(
+    client: FhirClient, server: FhirServer, ids: list[str], deadline: float, index: MedicationIndex
+) -> None:
+    """One read of each ``Medication/{id}``, together, under ``deadline``; failures leave the display text."""
+
+    def read(medication_id: str) -> Job:
+        async def run() -> list[Resource]:
+            return await client.fetch(server, FhirQuery("Medication", id=medication_id))
+
+        return run
+
+    jobs = {f"Medication/{i}": read(i) for i in ids[:MAX_MEDICATION_READS]}
+    found, failures = await _run_all(jobs, deadline, dict.fromkeys(jobs, "Medication"))
+    for items in found.values():
+        for medication in items:
+            index.add(medication)
+    if failures or len(ids) > MAX_MEDICATION_READS:
+        log.info("fhir.medication_unresolved", count=len(failures) + max(0, len(ids) - MAX_MEDICATION_READS))
+
+
 async def gather(
     request: HookRequest, spec: ServiceSpec, settings: Settings, client: FhirClient | None
 ) -> PatientRecord:
@@ -92,15 +134,12 @@ async def gather(
         RequiredDataUnavailable: a required key was neither prefetched nor fetchable; the message
             names the keys, their resource types and why (never patient data or the token).
     """
-    resources: dict[str, list[Resource]] = {}
-    pending: dict[str, Prefetched] = {}
-    for key, item in spec.prefetch.items():
-        got = resolve_prefetch(request.prefetch, key, item.resource_type)
-        if got.complete and got.resources is not None:
-            resources[key] = got.resources
-        else:
-            pending[key] = got
+    started = time.perf_counter()
+    patient_id = request.context.patient_id
+    index = MedicationIndex()
+    resources, pending, identity = resolve_keys(request.prefetch, spec, patient_id, index)
     failures: dict[str, str] = {}
+    server: FhirServer | None = None
     if pending:
         try:
             if client is None:
@@ -112,13 +151,17 @@ async def gather(
             jobs = {k: _job(request, spec.prefetch[k], got, client, server) for k, got in pending.items()}
             types = {k: spec.prefetch[k].resource_type for k in pending}
             fetched, failures = await _run_all(jobs, settings.fhir_deadline_seconds, types)
-            resources.update(fetched)
-    for key, reason in sorted(failures.items()):
-        log.warning("fhir.unavailable", hook_instance=request.hook_instance, prefetch_key=key, reason=reason)
-    missing_required = sorted(k for k in failures if spec.prefetch[k].required)
-    if missing_required:
-        raise RequiredDataUnavailable(
-            "Required data could not be obtained: "
-            + "; ".join(f"{k} ({spec.prefetch[k].resource_type}): {failures[k]}" for k in missing_required)
-        )
-    return PatientRecord(request.context.patient_id, resources, frozenset(failures))
+            for key, items in fetched.items():
+                resources[key] = split_medications(items, types[key], index)
+    required_check(spec, failures, request.hook_instance)
+    own = own_resources(identity, resources)
+    wanted = to_read(medication_users(spec, own), index, request.fhir_server)
+    if wanted and client is not None:
+        try:
+            server = server or fhir_server_for(request, settings)
+        except FhirAccessError:
+            server = None
+        left = settings.fhir_deadline_seconds - (time.perf_counter() - started)
+        if server is not None and left > 0:
+            await _read_medications(client, server, wanted, left, index)
+    return PatientRecord(patient_id, with_medications(spec, own, index), frozenset(failures))

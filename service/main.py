@@ -18,6 +18,7 @@ from service.api import discovery, feedback, health, hooks, metrics, preview
 from service.api.access_log import AccessLogMiddleware
 from service.api.deps import AppState
 from service.api.handlers import ErrorShieldMiddleware, install_handlers
+from service.api.paths import CanonicalPathMiddleware
 from service.cdshooks.models import FeedbackRequest, HookRequest
 from service.clock import Clock, system_clock
 from service.knowledge import Knowledge, load_knowledge
@@ -116,4 +117,5 @@ def create_app(
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
+    app.add_middleware(CanonicalPathMiddleware)
     return app

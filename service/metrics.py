@@ -9,6 +9,7 @@ each worker write its values to a file there and ``/metrics`` aggregates them, w
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from service.metrics_dir import ensure_metrics_dir
 
@@ -40,6 +41,11 @@ FHIR_SECONDS = Histogram(
 FHIR_ERRORS = Counter("backpain_cds_fhir_errors", "FHIR callbacks that failed, by reason", ["reason"])
 JWT_REJECTIONS = Counter("backpain_cds_jwt_rejections", "Client JWTs refused, by reason", ["reason"])
 FEEDBACK = Counter("backpain_cds_feedback", "Feedback items received, by outcome", ["outcome"])
+FOREIGN_RESOURCES = Counter(
+    "backpain_cds_foreign_resources_dropped",
+    "Resources not naming the patient in context, dropped before the rules, by type and reason",
+    ["resource", "reason"],
+)
 FEEDBACK_DUPLICATES = Counter("backpain_cds_feedback_duplicates", "Feedback items already stored (J4)")
 # Closed loop (issue 18): what happens to the cards, by tier. Tier labels come from cards/ (bounded).
 CARD_OUTCOMES = Counter(
@@ -94,6 +100,21 @@ def observe_fhir(resource: str, seconds: float, error: str | None = None) -> Non
     FHIR_SECONDS.labels(resource).observe(seconds)
     if error is not None:
         FHIR_ERRORS.labels(error if error in FHIR_ERROR_REASONS else "other").inc()
+
+
+FOREIGN_TYPES = frozenset(
+    {"Patient", "Condition", "Observation", "MedicationRequest", "MedicationStatement", "Procedure",
+     "ServiceRequest", "DiagnosticReport", "CarePlan", "ImagingStudy", "DocumentReference"}
+)
+FOREIGN_REASONS = frozenset({"other_patient", "no_patient_reference"})
+
+
+def drop_foreign(counts: Mapping[tuple[str, str], int]) -> None:
+    """Resources dropped because they do not name the context patient, as (resourceType, reason) counts."""
+    for (resource, reason), count in counts.items():
+        FOREIGN_RESOURCES.labels(
+            resource if resource in FOREIGN_TYPES else "other", reason if reason in FOREIGN_REASONS else "other"
+        ).inc(count)
 
 
 def jwt_reason(reason: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -129,6 +130,47 @@ def _when(deadline: datetime) -> str:
     return deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def due_phrase(hours: int, k: Knowledge) -> str:
+    """The deadline relative to now as the card says it: "within 4 hours", "within 1 week", "within 3 days"."""
+    phrases = k.cards.deadline_phrases
+    if hours % 168 == 0:
+        weeks = hours // 168
+        return phrases["week"] if weeks == 1 else phrases["weeks"].format(n=weeks)
+    if hours <= 24 or hours % 24:
+        return phrases["hour"] if hours == 1 else phrases["hours"].format(n=hours)
+    return phrases["days"].format(n=hours // 24)
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    """One order of a tier's plan with its own deadline (hours after T), shared by its label and resource."""
+
+    name: str
+    spec: OrderSpec
+    hours: int
+    recommended: bool = True
+
+
+def _hours(plan: PlanSpec, name: str, order: OrderSpec) -> int:
+    if name in plan.order_deadline_hours:
+        return plan.order_deadline_hours[name]
+    if order.category == "imaging":
+        return plan.deadline_hours
+    return plan.referral_deadline_hours or plan.deadline_hours
+
+
+def planned_orders(a: Assessment, tier: str, k: Knowledge, now: datetime) -> list[PlannedOrder]:
+    """The imaging and referral orders a card proposes, in suggestion order, each with its deadline."""
+    plan = k.orders.plans.get(tier)
+    if plan is None:
+        return []
+    out = []
+    for name, recommended in _names(a, tier, plan, k, now):
+        order = k.orders.orders[name]
+        out.append(PlannedOrder(name, order, _hours(plan, name, order), recommended))
+    return out
+
+
 def suggestions(
     a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str
 ) -> list[Suggestion]:
@@ -136,14 +178,13 @@ def suggestions(
     if plan is None:
         return []
     out = []
-    for name, recommended in _names(a, tier, plan, k, now):
-        order = k.orders.orders[name]
+    for planned in planned_orders(a, tier, k, now):
+        order = planned.spec
         imaging = order.category == "imaging"
         priority = plan.imaging_priority if imaging else plan.referral_priority
-        hours = plan.deadline_hours if imaging else (plan.referral_deadline_hours or plan.deadline_hours)
-        deadline = deadline_of(now, hours)
+        deadline = deadline_of(now, planned.hours)
         label = k.cards.suggestion_labels[order.category].format(
-            label=order.label, deadline=deadline.date().isoformat()
+            label=order.label, due=due_phrase(planned.hours, k), deadline=deadline.date().isoformat()
         )
         action = Action(
             type="create",
@@ -153,8 +194,8 @@ def suggestions(
         out.append(
             Suggestion(
                 label=label,
-                uuid=stable_uuid(hook_instance, tier, name),
-                is_recommended=None if recommended else False,
+                uuid=stable_uuid(hook_instance, tier, planned.name),
+                is_recommended=None if planned.recommended else False,
                 actions=[action],
             )
         )
@@ -163,7 +204,9 @@ def suggestions(
         deadline = deadline_of(now, plan.labs.deadline_hours)
         orders = [k.orders.orders[name] for name in labs]
         label = k.cards.suggestion_labels["laboratory"].format(
-            label=", ".join(o.label for o in orders), deadline=deadline.date().isoformat()
+            label=", ".join(o.label for o in orders),
+            due=due_phrase(plan.labs.deadline_hours, k),
+            deadline=deadline.date().isoformat(),
         )
         actions = [
             Action(

@@ -17,7 +17,9 @@ class PatientRecord:
     """The patient's data as obtained for one invocation.
 
     ``resources`` maps a prefetch key of ``cards/service.json`` (``patient``, ``conditions``, ...) to the
-    resources obtained for it (already unwrapped from Bundles, OperationOutcomes removed).
+    resources obtained for it: unwrapped from Bundles, OperationOutcomes removed, only those that name the
+    patient in context (``service.fhir.identity``), each ``medicationReference`` resolved into
+    ``medicationCodeableConcept`` (``service.fhir.medications``).
     ``unavailable`` names the optional keys that could not be obtained: the card says they were
     "not evaluated". A key present with an empty list means "obtained, and there is no data".
     """

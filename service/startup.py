@@ -6,8 +6,11 @@ connections; so every setting a worker needs is checked here first, and all prob
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -17,12 +20,30 @@ from service.settings import Settings
 
 
 def _settings() -> tuple[Settings | None, list[str]]:
+    """The settings and their problems; invalid ones are reported and replaced by defaults to check the rest."""
+    problems: list[str] = []
+    defaults: dict[str, Any] = {}
+    hidden: dict[str, str] = {}  # variables that cannot even be parsed, kept out of the next attempt
     try:
-        return Settings(), []
-    except ValidationError as exc:
-        return None, settings_problems(exc.errors())
-    except SettingsError as exc:
-        return None, [describe(exc)[1].removeprefix("invalid settings: ")]
+        for _ in Settings.model_fields:
+            try:
+                return Settings(**defaults), problems
+            except ValidationError as exc:
+                problems += settings_problems(exc.errors())
+                bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            except SettingsError as exc:
+                problems.append(describe(exc)[1].removeprefix("invalid settings: "))
+                field = re.search(r'field "(\w+)"', str(exc))
+                bad = {field.group(1)} if field else set()
+                variable = f"BACKPAIN_CDS_{field.group(1).upper()}" if field else ""
+                if variable in os.environ:
+                    hidden[variable] = os.environ.pop(variable)
+            if not bad or not bad <= set(Settings.model_fields) or bad <= set(defaults):
+                break
+            defaults.update({n: Settings.model_fields[n].get_default(call_default_factory=True) for n in bad})
+        return None, problems
+    finally:
+        os.environ.update(hidden)
 
 
 def _knowledge(root: Path) -> list[str]:
@@ -81,7 +102,7 @@ def startup_problems(host: str, port: int) -> tuple[Settings | None, list[str]]:
     problems += security_problems(settings)
     problems += _knowledge(settings.knowledge_dir)
     problems += _database(settings.database_url)
-    return settings, problems
+    return (None if problems else settings), problems
 
 
 def check_startup(host: str, port: int) -> Settings:

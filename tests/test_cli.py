@@ -111,7 +111,9 @@ def test_serve_with_two_workers_refuses_bad_settings_at_once_naming_every_proble
     done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == EXIT_USAGE
     line = error_line(done.stderr, "serve")
-    assert "BACKPAIN_CDS_FHIR_PAGE_CAP" in line and "'many'" in line
+    # the invalid value, and what the rest of the settings still lack for production
+    assert "cannot start (3 problems)" in line and "BACKPAIN_CDS_FHIR_PAGE_CAP" in line and "'many'" in line
+    assert "BACKPAIN_CDS_TRUSTED_ISSUERS" in line and "PUBLIC_BASE_URL" in line
 
     env.update({"BACKPAIN_CDS_FHIR_PAGE_CAP": "20", "BACKPAIN_CDS_KNOWLEDGE_DIR": str(tmp_path / "no-cards")})
     done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)

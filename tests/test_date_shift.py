@@ -8,7 +8,8 @@ import pytest
 
 from service.date_shift import shift_dates
 from service.engine import evaluate
-from service.fixtures_catalog import list_cases, record_from_resources
+from service.fixtures_catalog import list_cases
+from service.gather import record_from_prefetch
 from service.knowledge import load_knowledge
 from service.settings import REPO_ROOT
 
@@ -40,7 +41,10 @@ def test_a_shifted_case_gives_its_card_at_the_shifted_today(case) -> None:
     knowledge = load_knowledge(REPO_ROOT / "cards")
     today = date(2026, 11, 25)
     now = datetime.combine(today, case.as_of.timetz()).astimezone(UTC)
-    record = record_from_resources(case.patient_id, case.resources_as_of(today), knowledge.service)
+    days = (today - case.as_of.date()).days
+    # The service's own prefetch path (medication references, identity), on the case's prefetch shifted whole.
+    prefetch = shift_dates(case.prefetch(knowledge.service), days)
+    record = record_from_prefetch(prefetch, case.patient_id, knowledge.service)
     result = evaluate(record, knowledge, now, case.hook_instance)
     assert result.tier == case.tier
     assert result.flags == evaluate(case.record(knowledge.service), knowledge, case.as_of, case.hook_instance).flags

@@ -19,10 +19,11 @@ from typing import Any
 
 import httpx
 import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.support.dockerfile import Stage, exec_form, healthcheck_command
 from tests.support.processes import free_port
-from tests.support.tokens import ISS, ec_key, public_jwk
+from tests.support.tokens import ISS, public_jwk
 from tests.support.wheel import REPO, InstalledWheel, running, stages
 
 DEPLOY = REPO / "docs" / "deploy.md"
@@ -66,7 +67,8 @@ def image_env(final: Stage, container: Container, wheel: InstalledWheel) -> dict
     [service] = [c for c in pod_spec()["containers"] if c["name"] == "service"]
     env.update({item["name"]: container.path(str(item["value"])) for item in service["env"]})
     # The Secret the manifest reads (envFrom): a trusted issuer; the database stays the image's SQLite default.
-    key = public_jwk(ec_key("image"), "k1", "ES384")
+    # A key of its own: ec_key's small cache is shared, and a new name there would evict another test's key.
+    key = public_jwk(ec.generate_private_key(ec.SECP384R1()), "k1", "ES384")
     env["BACKPAIN_CDS_TRUSTED_ISSUERS"] = json.dumps([{"iss": ISS, "jwks": {"keys": [key]}}])
     return wheel.env(**env, HOME=str(container.workdir), TMPDIR=str(container.mounts["/tmp"]))
 

@@ -214,12 +214,17 @@ def test_unreadable_resource_is_skipped_and_counted_not_fatal() -> None:
     assert result.tier is None
 
 
-def test_missing_prefetch_keys_are_reported_as_not_evaluated() -> None:
-    res = [*base("x"), symptom("x", "r", instant(1), NIGHT, at_rest=True)]
-    result = run("x", res, unavailable=frozenset({"medicationRequests", "imagingStudies"}))
+def test_missing_prefetch_keys_are_reported_as_not_evaluated_when_they_could_change_the_tier() -> None:
+    res = [
+        patient("x", born_years_ago(55)),
+        condition("x", "bp", LBP, day(20), note="Pain wakes her at night."),
+    ]
+    result = run("x", res, unavailable=frozenset({"observations", "medicationRequests", "imagingStudies"}))
+    assert result.tier == "C3"
     detail = result.cards[0].detail or ""
-    assert "the EHR did not provide medicationRequests" in detail
-    assert "the EHR did not provide imagingStudies" in detail
+    assert "the EHR did not provide observations" in detail  # a deficit there would make it C1
+    assert "medicationRequests" not in detail  # escalating analgesia would still be C3
+    assert "imagingStudies" not in detail  # a recent MRI changes the orders, not the tier
 
 
 def test_uuids_are_deterministic_per_hook_instance() -> None:

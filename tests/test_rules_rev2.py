@@ -149,3 +149,33 @@ def test_whole_spine_mri_within_24_hours_needed_for_msccs_but_4_hour_cauda_equin
     assert not any("MRI" in s.label for s in ces_card.suggestions)
     assert any("MRI whole spine" in s.label for s in mscc_card.suggestions)
     assert "does not cover the whole spine" in (mscc_card.detail or "")
+
+
+def test_every_code_a_golden_card_shows_has_a_source_in_cards() -> None:
+    """Issue 12: a code in a card (evidence or order) is in a value set of cards/valuesets or in cards/orders.json."""
+    import re
+
+    from service.fixtures_catalog import list_cases
+
+    k = knowledge()
+    order_codes = {
+        (c.system, c.code) for o in k.orders.orders.values() for c in o.codings
+    } | {(c.system, c.code) for c in k.orders.categories.values()}
+    rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    names = {"SNOMED CT": SCT, "SNOMED": SCT, "ICD-10-CM": ICD, "LOINC": LOINC, "RxNorm": rxnorm}
+    shown = re.compile(r"\b(SNOMED CT|SNOMED|ICD-10-CM|LOINC|RxNorm) ([0-9A-Z][0-9A-Za-z.-]*[0-9A-Za-z])")
+    checked = shown_codes = 0
+    for case in list_cases():
+        for card in case.expected()["cards"]:
+            for system_name, code in shown.findall(card["detail"]):
+                key = (names[system_name], code)
+                assert any(vs.contains(key) for vs in k.value_sets.values()), (case.name, key)
+                shown_codes += 1
+            for suggestion in card.get("suggestions", []):
+                for action in suggestion["actions"]:
+                    resource = action["resource"]
+                    for concept in (resource["code"], *resource["category"]):
+                        for coding in concept["coding"]:
+                            assert (coding["system"], coding["code"]) in order_codes, (case.name, coding)
+                            checked += 1
+    assert checked > 500 and shown_codes > 100

@@ -9,6 +9,7 @@ import httpx
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from service.api.paths import called_path
 from service.clock import Clock
 from service.knowledge import Knowledge
 from service.security.replay import ReplayCache
@@ -57,7 +58,7 @@ async def authenticate(request: Request) -> None:
     """Verify the caller's JWT on every CDS Hooks endpoint (spec K2: discovery, service, feedback)."""
     authenticator = app_state(request).authenticator
     if authenticator is not None:
-        claims = await authenticator.authenticate(request.headers.get("authorization"), request.url.path)
+        claims = await authenticator.authenticate(request.headers.get("authorization"), called_path(request.scope))
         request.state.jwt_iss = claims.get("iss") if claims else None
 
 

@@ -2,8 +2,9 @@
 
 Three states matter and are easy to confuse: a key that is absent (the client did not try: fetch it),
 a key that is ``null`` (the client has no data: do not refetch), and a value we cannot trust (an
-OperationOutcome, alone or inside a Bundle, or anything not shaped like the template's answer:
-fetch it as if absent).
+OperationOutcome alone, a Bundle carrying an error or fatal OperationOutcome, or anything not shaped like
+the template's answer: fetch it as if absent). Informational and warning outcomes inside a searchset are
+ignored (:mod:`service.fhir.searchset`, the same rule as the FHIR client's).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from service.fhir.client import next_link
+from service.fhir.searchset import read_page
 from service.record import Resource
 
 
@@ -21,10 +22,14 @@ class Prefetched:
     """``resources`` is ``None`` when the value does not satisfy the template.
 
     ``next_url`` is set when the client paginated the prefetch: the resources are the first page only.
+    ``medications`` and ``patients`` are the Medications and fullUrl'd Patients the Bundle also carried
+    (to resolve ``medicationReference`` and ``urn:uuid`` subjects), read in the same pass.
     """
 
     resources: list[Resource] | None
     next_url: str | None = None
+    medications: tuple[tuple[str | None, Resource], ...] = ()
+    patients: tuple[tuple[str, Resource], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -48,13 +53,7 @@ def resolve_prefetch(prefetch: Mapping[str, Any] | None, key: str, resource_type
         return Prefetched([value])
     if kind != "Bundle":
         return UNSATISFIED
-    found: list[Resource] = []
-    for entry in value.get("entry") or ():
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
-            continue
-        if resource.get("resourceType") == "OperationOutcome":
-            return UNSATISFIED
-        if resource.get("resourceType") == resource_type:
-            found.append(resource)
-    return Prefetched(found, next_link(value))
+    page = read_page(value, resource_type)
+    if page is None:
+        return UNSATISFIED
+    return Prefetched(page.resources, page.next_url, tuple(page.medications), tuple(page.patients))

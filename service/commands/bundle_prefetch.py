@@ -1,12 +1,15 @@
 """A complete prefetch built from a patient Bundle, as an EHR would send it for our templates.
 
-Only the search parameters our templates use are understood (``patient``, ``code`` and the result
-controls ``_count``/``_sort``); anything else is refused rather than silently over-matching.
+Only the search parameters our templates use are understood (``patient``, ``code``, the result
+controls ``_count``/``_sort`` and ``_include`` of a medication, answered as a server would, with
+``search.mode: include`` entries); anything else is refused rather than silently over-matching.
+Transaction and Synthea exports refer to each other by ``urn:uuid:`` fullUrls: :func:`resolve_references`
+rewrites those to ``Type/id``, as a FHIR server does when it stores such a Bundle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from service.cdshooks.models import PatientViewContext
@@ -14,7 +17,7 @@ from service.fhir.query import FhirQuery, render
 from service.knowledge.service_spec import ServiceSpec
 from service.record import Resource
 
-_IGNORED = {"_count", "_sort"}
+_IGNORED = {"_count", "_sort", "_include"}
 
 
 def _reference(resource: Resource) -> str | None:
@@ -51,6 +54,47 @@ def matches(resource: Resource, query: FhirQuery) -> bool:
     return True
 
 
+def resolve_references(bundle: Mapping[str, Any]) -> list[Resource]:
+    """The Bundle's resources with every ``urn:uuid:``/``urn:oid:`` reference to an entry as ``Type/id``."""
+    entries = [e for e in bundle.get("entry") or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    targets = {
+        e["fullUrl"]: f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}"
+        for e in entries
+        if isinstance(e.get("fullUrl"), str) and e["fullUrl"].startswith("urn:") and e["resource"].get("id")
+    }
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {k: rewrite(v) for k, v in value.items()}
+            if isinstance(out.get("reference"), str) and out["reference"] in targets:
+                out["reference"] = targets[out["reference"]]
+            return out
+        if isinstance(value, list):
+            return [rewrite(v) for v in value]
+        return value
+
+    return [rewrite(e["resource"]) for e in entries] if targets else [e["resource"] for e in entries]
+
+
+def included_medications(found: Sequence[Resource], resources: Sequence[Resource]) -> list[Resource]:
+    """The Medications of ``resources`` that ``found`` refers to, as ``_include=...:medication`` adds them."""
+    medications = {f"Medication/{r.get('id')}": r for r in resources if r.get("resourceType") == "Medication"}
+    out: dict[str, Resource] = {}
+    for resource in found:
+        reference = resource.get("medicationReference")
+        ref = reference.get("reference") if isinstance(reference, dict) else None
+        if isinstance(ref, str) and ref in medications:
+            out.setdefault(ref, medications[ref])
+    return list(out.values())
+
+
+def searchset(found: Sequence[Resource], included: Sequence[Resource] = ()) -> dict[str, Any]:
+    """A searchset Bundle of ``found`` (matches) and ``included`` (``search.mode: include``)."""
+    entries: list[dict[str, Any]] = [{"resource": r} for r in found]
+    entries += [{"resource": r, "search": {"mode": "include"}} for r in included]
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(found), "entry": entries}
+
+
 def prefetch_from_bundle(
     resources: Sequence[Resource], spec: ServiceSpec, context: PatientViewContext
 ) -> dict[str, Any]:
@@ -62,6 +106,6 @@ def prefetch_from_bundle(
         if query.is_read:
             prefetch[key] = found[0] if found else None
         else:
-            entries = [{"resource": r} for r in found]
-            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "total": len(found), "entry": entries}
+            wants_medication = any(name == "_include" for name, _ in query.params)
+            prefetch[key] = searchset(found, included_medications(found, resources) if wants_medication else ())
     return prefetch

@@ -91,13 +91,14 @@ def choose_when(args: argparse.Namespace, now: datetime) -> When:
 
 def _request(args: argparse.Namespace, knowledge: Knowledge) -> HookRequest:
     from service.cdshooks.models import HookRequest
-    from service.commands.bundle_prefetch import prefetch_from_bundle
-    from service.commands.load_fixtures import bundle_resources
+    from service.commands.bundle_prefetch import prefetch_from_bundle, resolve_references
+    from service.commands.load_fixtures import read_bundle
 
     body: dict[str, Any] = {"hook": "patient-view", "hookInstance": "cli-evaluate"}
     if args.bundle is not None:
         try:
-            resources = bundle_resources(args.bundle)
+            # urn:uuid references (Synthea, transaction exports) resolved as a FHIR server would store them
+            resources = resolve_references(read_bundle(args.bundle))
         except ValueError as exc:  # not JSON, or not a Bundle
             raise CommandError(f"{args.bundle}: {exc}") from exc
         patient_id = args.patient or next((r["id"] for r in resources if r.get("resourceType") == "Patient"), None)

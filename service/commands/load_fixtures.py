@@ -37,12 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def bundle_resources(path: Path) -> list[Resource]:
-    """The resources of one fixture Bundle; each must carry its own id (ids are what cases refer to)."""
+def read_bundle(path: Path) -> dict[str, Any]:
+    """A Bundle file as JSON; ``ValueError`` when it is not a FHIR Bundle."""
     bundle: Any = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise ValueError(f"{path} is not a FHIR Bundle")
-    return [e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict) and "resource" in e]
+    return bundle
+
 
 
 def fixture_resources(cases: Path, today: date | None) -> list[Resource]:

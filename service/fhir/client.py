@@ -17,6 +17,7 @@ import orjson
 
 from service.errors import FhirAccessError
 from service.fhir.query import FhirQuery
+from service.fhir.searchset import next_link, read_page
 from service.record import Resource
 
 FHIR_JSON = "application/fhir+json"
@@ -131,33 +132,13 @@ def _join(base_url: str, relative: str) -> str:
     return f"{base_url.rstrip('/')}/{relative}"
 
 
-def next_link(bundle: Resource) -> str | None:
-    """The URL of the next page, if the Bundle has one."""
-    for link in bundle.get("link") or ():
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
-            url: str = link["url"]
-            return url
-    return None
-
-
 def bundle_resources(bundle: Resource, resource_type: str) -> list[Resource]:
-    """The ``resource_type`` resources of a searchset page.
+    """The ``resource_type`` matches of a searchset page followed by the Medications it carried.
 
     An error OperationOutcome among the entries means the server could not answer fully: fail rather
-    than evaluate on partial data. Informational outcomes and included resources are dropped.
+    than evaluate on partial data (:func:`service.fhir.searchset.read_page`, the prefetch's rule too).
     """
-    found: list[Resource] = []
-    for entry in bundle.get("entry") or ():
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
-            continue
-        if resource.get("resourceType") == "OperationOutcome" and is_error_outcome(resource):
-            raise FhirAccessError("search result carries an error OperationOutcome")
-        if resource.get("resourceType") == resource_type:
-            found.append(resource)
-    return found
-
-
-def is_error_outcome(outcome: Resource) -> bool:
-    issues = outcome.get("issue") or ()
-    return any(isinstance(i, dict) and i.get("severity") in ("error", "fatal") for i in issues)
+    page = read_page(bundle, resource_type)
+    if page is None:
+        raise FhirAccessError("search result carries an error OperationOutcome")
+    return [*page.resources, *(medication for _, medication in page.medications)]

@@ -9,35 +9,44 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable, Mapping
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from service.errors import KnowledgeError
 
 # The placeholders the renderer fills, per template; anything else is a start-up error.
 TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
-    "flagLine": frozenset({"label", "evidence"}),
-    "evidence": frozenset({"what", "ref", "date"}),
+    "actionLine": frozenset({"text"}),
+    "evidenceHeading": frozenset(),
+    "evidenceLine": frozenset({"label", "evidence"}),
+    "evidence": frozenset({"what", "date", "since", "measured", "fromText", "observed", "threshold"}),
     "measured": frozenset({"observed", "threshold"}),
     "fromText": frozenset({"match"}),
-    "notEvaluatedLine": frozenset({"label", "reason"}),
-    "mriDone": frozenset({"date", "ref"}),
-    "pregnancy": frozenset({"ref"}),
+    "notEvaluated": frozenset({"items"}),
+    "notEvaluatedItem": frozenset({"label", "reason"}),
+    "sources": frozenset({"items"}),
+    "sourceItem": frozenset({"ref", "codes"}),
+    "mriDone": frozenset({"date"}),
+    "pregnancy": frozenset(),
     "newSinceCancer": frozenset({"date"}),
     "newSinceUndatedCancer": frozenset(),
-    "mriPending": frozenset({"date", "ref", "region", "deadline"}),
-    "mriPartial": frozenset({"date", "ref", "covered", "region"}),
-    "highRiskCancer": frozenset({"ref"}),
-    "thoracicOrNeckPain": frozenset({"ref"}),
-    "signsLine": frozenset({"signs"}),
+    "mriPending": frozenset({"date", "region", "deadline"}),
+    "mriPartial": frozenset({"date", "covered", "region"}),
+    "highRiskCancer": frozenset(),
+    "thoracicOrNeckPain": frozenset(),
     "questionsHeading": frozenset(),
-    "flagsHeading": frozenset(),
-    "notEvaluatedHeading": frozenset(),
-    "considerHeading": frozenset(),
 }
 REASON_PLACEHOLDERS = frozenset({"what", "days"})
-INTRO_PLACEHOLDERS = frozenset({"neuroDays", "persistDays"})
-SUGGESTION_PLACEHOLDERS = frozenset({"label", "deadline"})
+# Tier action lines: always-available values, and those a line may use only under its ``when`` condition.
+ACTION_PLACEHOLDERS = frozenset({"neuroDays", "persistDays"})
+CONDITIONAL_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "imaging": frozenset({"mri", "due"}),
+    "referral": frozenset({"referral", "referralDue"}),
+}
+CONDITIONS = frozenset({"cancer", "noCancer", "imaging", "noImaging", "referral", "noReferral"})
+SUGGESTION_PLACEHOLDERS = frozenset({"label", "due", "deadline"})
+DEADLINE_PHRASES = {"hour": frozenset(), "hours": frozenset({"n"}), "days": frozenset({"n"}),
+                    "week": frozenset(), "weeks": frozenset({"n"})}
 REGION_KEYS = frozenset({"whole", "lumbar", "thoracic"})
 
 
@@ -62,16 +71,30 @@ class ReasonSpec(_Model):
     display: str
 
 
+class ActionLine(_Model):
+    """One line a clinician acts on; ``when`` names a condition (CONDITIONS) under which it is shown."""
+
+    text: str
+    when: str | None = None
+
+
 class TierText(_Model):
     indicator: str
     summary: str
-    intro: str
-    advice: tuple[str, ...] = ()
-    cancer_advice: str | None = None
-    cancer_links: tuple[str, ...] = ()
+    actions: tuple[ActionLine, ...] = ()
     questions: tuple[str, ...] = ()
     closing: str | None = None
+    cancer_links: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+
+    @property
+    def wording(self) -> str:
+        """Summary and every action line, for checks on the tier's wording as a whole."""
+        return " ".join([self.summary, *(line.text for line in self.actions)])
+
+
+class Layout(_Model):
+    flag_order: tuple[str, ...] = ()
 
 
 class CardTexts(_Model):
@@ -81,9 +104,12 @@ class CardTexts(_Model):
     override_reason_system: str
     links: dict[str, LinkSpec]
     tiers: dict[str, TierText]
+    layout: Layout = Layout()
     flag_labels: dict[str, str]
     texts: dict[str, str]
+    evidence_by_flag: dict[str, str] = Field(default_factory=dict)
     reasons: dict[str, str]
+    deadline_phrases: dict[str, str]
     suggestion_labels: dict[str, str]
     region_names: dict[str, str]
     sign_names: dict[str, str]
@@ -109,6 +135,7 @@ class PlanSpec(_Model):
     referral_priority: str = "routine"
     deadline_hours: int = 24
     referral_deadline_hours: int | None = None
+    order_deadline_hours: dict[str, int] = Field(default_factory=dict)
     mri: dict[str, str] = {}
     pregnancy_mri: dict[str, str] = {}
     ct: dict[str, str] = {}
@@ -146,13 +173,23 @@ def check_cards(cards: CardTexts, where: str) -> None:
         _check(f"{where} texts.{key}", [template], TEXT_PLACEHOLDERS.get(key, frozenset()))
     _check(f"{where} reasons", cards.reasons.values(), REASON_PLACEHOLDERS)
     _check(f"{where} suggestionLabels", cards.suggestion_labels.values(), SUGGESTION_PLACEHOLDERS)
+    _check(f"{where} evidenceByFlag", cards.evidence_by_flag.values(), TEXT_PLACEHOLDERS["evidence"])
+    missing_phrases = set(DEADLINE_PHRASES) - set(cards.deadline_phrases)
+    if missing_phrases:
+        raise KnowledgeError(f"{where}: deadlinePhrases missing {sorted(missing_phrases)}")
+    for key, phrase in cards.deadline_phrases.items():
+        _check(f"{where} deadlinePhrases.{key}", [phrase], DEADLINE_PHRASES.get(key, frozenset()))
+    for flag in cards.layout.flag_order:
+        if flag not in cards.flag_labels:
+            raise KnowledgeError(f"{where}: layout.flagOrder names {flag!r}, which has no flagLabel")
     for tier, text in cards.tiers.items():
         _check(f"{where} tiers.{tier}.summary", [text.summary], frozenset())
-        _check(
-            f"{where} tiers.{tier}",
-            [text.intro, *text.advice, *text.questions, text.cancer_advice or "", text.closing or ""],
-            INTRO_PLACEHOLDERS,
-        )
+        for line in text.actions:
+            if line.when is not None and line.when not in CONDITIONS:
+                raise KnowledgeError(f"{where}: tiers.{tier} action has unknown condition {line.when!r}")
+            allowed = ACTION_PLACEHOLDERS | CONDITIONAL_PLACEHOLDERS.get(line.when or "", frozenset())
+            _check(f"{where} tiers.{tier}.actions", [line.text], allowed)
+        _check(f"{where} tiers.{tier}", [*text.questions, text.closing or ""], ACTION_PLACEHOLDERS)
         for link in (*text.links, *text.cancer_links):
             if link not in cards.links:
                 raise KnowledgeError(f"{where}: tiers.{tier} links to unknown guideline {link!r}")
@@ -163,6 +200,9 @@ def check_orders(orders: OrderCatalog, site_choices: Mapping[str, str], where: s
         if order.category not in orders.categories:
             raise KnowledgeError(f"{where}: order {name} has unknown category {order.category!r}")
     for tier, plan in orders.plans.items():
+        for name in plan.order_deadline_hours:
+            if name not in orders.orders:
+                raise KnowledgeError(f"{where}: plan {tier} orderDeadlineHours names unknown order {name!r}")
         names = [
             *plan.mri.values(),
             *plan.pregnancy_mri.values(),

@@ -1,7 +1,8 @@
 """Value sets compiled at load time into frozensets of (system, code) plus compiled regex filters.
 
 Matching is on (system, code) only (CLINICAL_RULES.md §2.1.5). ICD-10 codes are normalised: upper case,
-dotted form (``M5450`` -> ``M54.50``), and the WHO ``icd-10`` system URI is read as ICD-10-CM.
+dotted form (``M5450`` -> ``M54.50``), and the WHO ``icd-10`` system URI and the ICD-10-CM OID URI
+(``urn:oid:2.16.840.1.113883.6.90``, sent by some EHRs) are read as ICD-10-CM.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 _SYSTEM_ALIASES = {
     "http://hl7.org/fhir/sid/icd-10": ICD10CM,
     "http://hl7.org/fhir/sid/icd-10-cm": ICD10CM,
+    "urn:oid:2.16.840.1.113883.6.90": ICD10CM,  # ICD-10-CM by its OID (CLINICAL_RULES.md item 29 d)
     "http://snomed.info/sct": "http://snomed.info/sct",
     "http://loinc.org": "http://loinc.org",
     "http://www.nlm.nih.gov/research/umls/rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",

