@@ -14,10 +14,10 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from service.commands import bench, evaluate, load_fixtures, migrate, serve
+from service.commands import bench, evaluate, load_fixtures, migrate, report, serve
 from service.commands.errors import EXIT_INTERRUPTED, EXIT_USAGE, describe
 
-COMMANDS = [serve, migrate, bench, load_fixtures, evaluate]
+COMMANDS = [serve, migrate, bench, load_fixtures, evaluate, report]
 
 
 class Parser(argparse.ArgumentParser):

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import structlog
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
@@ -23,14 +24,17 @@ from service.clock import Clock, system_clock
 from service.fhir.transport import FlowControlledTransport
 from service.knowledge import Knowledge, load_knowledge
 from service.logging import configure_logging
+from service.metrics import declare_tiers
 from service.security.jwt import Authenticator
 from service.security.limits import BodyLimitMiddleware
 from service.security.replay import ReplayCache
 from service.security.startup import check_production_settings
 from service.settings import Settings, get_settings
+from service.storage.cards import CardLog
 from service.storage.db import make_engine
 from service.storage.feedback import FeedbackStore
 from service.storage.migrate import upgrade
+from service.storage.pseudonym import PatientKeys
 from service.storage.replay import DatabaseReplayCache
 
 
@@ -88,7 +92,13 @@ def create_app(
     state = AppState(
         settings, knowledge, clock, FeedbackStore(engine), http,
         authenticator=Authenticator(settings, replay, http), engine=engine, replay_cache=replay,
+        card_log=CardLog(engine), patient_keys=PatientKeys.from_settings(settings),
     )
+    declare_tiers(list(knowledge.cards.tiers))
+    if not state.patient_keys or not state.patient_keys.enabled:
+        structlog.get_logger("service.cards").warning(
+            "cards.snooze_disabled", reason="BACKPAIN_CDS_PATIENT_KEY_SECRET is not set"
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -47,6 +47,14 @@ FOREIGN_RESOURCES = Counter(
     ["resource", "reason"],
 )
 FEEDBACK_DUPLICATES = Counter("backpain_cds_feedback_duplicates", "Feedback items already stored (J4)")
+# Closed loop (issue 18): what happens to the cards, by tier. Tier labels come from cards/ (bounded).
+CARD_OUTCOMES = Counter(
+    "backpain_cds_card_outcomes", "Feedback items by the tier of the card they answer and outcome", ["tier", "outcome"]
+)
+CARDS_SNOOZED = Counter("backpain_cds_cards_snoozed", "Cards held back because a snooze was in force", ["tier"])
+CARD_RECORD_FAILURES = Counter(
+    "backpain_cds_card_record_failures", "Card records or snooze look-ups that failed in the database"
+)
 
 # First matching keyword wins; the authenticator's reasons are free text and may quote the token.
 _JWT_REASONS: tuple[tuple[str, str], ...] = (
@@ -128,6 +136,29 @@ def record_feedback(outcomes: list[str], new: int) -> None:
         FEEDBACK.labels(outcome if outcome in OUTCOMES else "other").inc()
     if len(outcomes) > new:
         FEEDBACK_DUPLICATES.inc(len(outcomes) - new)
+
+
+def declare_tiers(tiers: list[str]) -> None:
+    """Create every tier's series at zero, so "no card of tier X for an hour" is a 0, not a missing series."""
+    for tier in tiers:
+        CARDS.labels(tier)
+        CARDS_SNOOZED.labels(tier)
+        for outcome in OUTCOMES:
+            CARD_OUTCOMES.labels(tier, outcome)
+
+
+def record_card_outcomes(pairs: list[tuple[str | None, str]]) -> None:
+    """Feedback items as (tier of the card or None when the card is not on record, outcome)."""
+    for tier, outcome in pairs:
+        CARD_OUTCOMES.labels(tier or "unknown", outcome if outcome in OUTCOMES else "other").inc()
+
+
+def card_snoozed(tier: str) -> None:
+    CARDS_SNOOZED.labels(tier).inc()
+
+
+def card_record_failed() -> None:
+    CARD_RECORD_FAILURES.inc()
 
 
 def exposition() -> tuple[bytes, str]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from service.assessment import Assessment, decide
-from service.cdshooks.models import Card, Coding, Link, Source
+from service.cdshooks.models import Card, Link, Source
 from service.knowledge import Knowledge
 from service.markdown import escape_markdown as md
 from service.orders import PlannedOrder, due_phrase, mri_region, planned_orders, stable_uuid, suggestions, tier_mri
@@ -257,10 +257,7 @@ def render_card(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_inst
         source=Source(label=k.cards.source.label, url=k.cards.source.url),
         suggestions=proposals,
         selection_behavior="any" if proposals else None,
-        override_reasons=[
-            Coding(system=k.cards.override_reason_system, code=r.code, display=r.display)
-            for r in k.cards.override_reasons
-        ],
+        override_reasons=k.feedback.override_reasons(k.service.hook, tier),
         links=[
             Link(label=k.cards.links[name].label, url=k.cards.links[name].url, type="absolute") for name in links
         ],

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.fhir.base_url import BaseUrl, parse_allowlist
@@ -102,11 +102,21 @@ class Settings(BaseSettings):
     metrics_enabled: bool | None = None
     docs_enabled: bool | None = None
 
+    # Closed loop (issue 18): the card record and snooze. The patient key is HMAC-SHA256 under this secret;
+    # rotate by moving the old secret to ..._PREVIOUS_SECRETS (still accepted for look-ups). Unset in
+    # development: a fixed, public development key. Unset in production: cards are recorded without a
+    # patient key and cannot be snoozed.
+    patient_key_secret: SecretStr | None = None
+    patient_key_previous_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # A card record or snooze look-up that fails: True answers 500 (as the replay cache and feedback do),
+    # False logs, counts and answers the card. Default: True in production, False in development.
+    card_record_strict: bool | None = None
+
     @model_validator(mode="before")
     @classmethod
     def _lists(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for key in ("cors_origins", "fhir_server_allowlist", "jwt_algorithms"):
+            for key in ("cors_origins", "fhir_server_allowlist", "jwt_algorithms", "patient_key_previous_secrets"):
                 if key in data:
                     try:
                         data[key] = _split_list(data[key])
@@ -137,6 +147,10 @@ class Settings(BaseSettings):
         if self.fhir_allow_anonymous is not None:
             return self.fhir_allow_anonymous
         return not self.is_production
+
+    @property
+    def card_record_must_succeed(self) -> bool:
+        return self.is_production if self.card_record_strict is None else self.card_record_strict
 
     @property
     def auth_required(self) -> bool:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from service.cdshooks.models import FeedbackItem
 from service.cli import main
@@ -36,18 +36,18 @@ def _schema_drift(engine: Engine) -> list[object]:
         return list(compare_metadata(MigrationContext.configure(conn), metadata))
 
 
-def test_two_revisions_in_a_line() -> None:
-    assert head_revision() == "0002"
+def test_three_revisions_in_a_line() -> None:
+    assert head_revision() == "0003"
 
 
 def test_an_empty_database_is_migrated_to_head_matching_the_declared_schema(engine: Engine) -> None:
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == "0002"
-    assert {"feedback", "replay_cache", "alembic_version"} <= set(inspect(engine).get_table_names())
+    assert current_revision(engine) == "0003"
+    assert {"feedback", "replay_cache", "issued_card", "alembic_version"} <= set(inspect(engine).get_table_names())
     assert _schema_drift(engine) == []
     upgrade(engine)  # a second start-up finds nothing to do
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
 
 
 def test_a_database_at_the_previous_revision_upgrades_without_loss(engine: Engine) -> None:
@@ -57,16 +57,18 @@ def test_a_database_at_the_previous_revision_upgrades_without_loss(engine: Engin
     assert store.add("back-pain-red-flags", ITEMS, "hi-1") == 5
     before = store.all()
     upgrade(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert store.all() == before
     assert store.add("back-pain-red-flags", ITEMS) == 0  # the dedupe constraint survived
 
 
 def test_a_database_made_before_migrations_existed_is_adopted_as_0001(engine: Engine) -> None:
     feedback.create(engine)  # what the old create_schema() built, without alembic_version
+    with engine.begin() as conn:  # ... and without the index revision 0003 added
+        conn.execute(text("DROP INDEX ix_feedback_card_uuid"))
     FeedbackStore(engine).add("back-pain-red-flags", ITEMS[:2])
     upgrade(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert FeedbackStore(engine).count() == 2
 
 
@@ -82,7 +84,21 @@ def test_downgrade_to_0001_then_upgrade_again(engine: Engine) -> None:
 
 def test_cli_migrate_then_show(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate", "--database-url", database_url, "--revision", "0001"]) == 0
-    assert "current: 0001  head: 0002" in capsys.readouterr().out
+    assert "current: 0001  head: 0003" in capsys.readouterr().out
     assert main(["migrate", "--database-url", database_url]) == 0
     assert main(["migrate", "--database-url", database_url, "--show"]) == 0
-    assert "current: 0002  head: 0002" in capsys.readouterr().out.splitlines()[-1]
+    assert "current: 0003  head: 0003" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_0002_to_0003_keeps_feedback_and_adds_the_card_record(engine: Engine) -> None:
+    upgrade(engine, "0002")
+    store = FeedbackStore(engine)
+    store.add("back-pain-red-flags", ITEMS, "hi-1")
+    before = store.all()
+    upgrade(engine)
+    assert store.all() == before
+    assert "issued_card" in inspect(engine).get_table_names()
+    assert "ix_feedback_card_uuid" in {ix["name"] for ix in inspect(engine).get_indexes("feedback")}
+    downgrade(engine, "0002")
+    assert "issued_card" not in inspect(engine).get_table_names()
+    assert store.all() == before

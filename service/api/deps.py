@@ -14,7 +14,9 @@ from service.clock import Clock
 from service.knowledge import Knowledge
 from service.security.replay import ReplayCache
 from service.settings import Settings
+from service.storage.cards import CardLog
 from service.storage.feedback import FeedbackStore
+from service.storage.pseudonym import PatientKeys
 
 
 class Authenticator(Protocol):
@@ -34,6 +36,9 @@ class AppState:
     engine: Engine | None = None
     # Shared by every worker and replica through the database (issue 7); the authenticator uses it.
     replay_cache: ReplayCache | None = None
+    # The record of issued cards and the snooze (issue 18).
+    card_log: CardLog | None = None
+    patient_keys: PatientKeys | None = None
 
 
 def app_state(request: Request) -> AppState:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from service.api.card_record import record_and_filter
 from service.api.deps import AppState, app_state, authenticate
 from service.api.order_hooks import answer_order_hook
 from service.api.parsing import parse_body
@@ -51,6 +52,9 @@ async def invoke(service_id: str, request: Request) -> Response:
     now = state.clock()
     record = await gather(hook_request, spec, state.settings, client, now)
     result = evaluate(record, state.knowledge, now, hook_request.hook_instance)
+    cards, after = result.cards, None
+    if result.tier is not None:
+        cards, after = await record_and_filter(state, request, hook_request, result.tier, cards, now)
     request.state.tier = result.tier
-    request.state.cards = len(result.cards)
-    return Response(wire_json(HookResponse(cards=result.cards)), media_type="application/json")
+    request.state.cards = len(cards)
+    return Response(wire_json(HookResponse(cards=cards)), media_type="application/json", background=after)

@@ -6,8 +6,9 @@ surface later as a 500 in the middle of a clinician's workflow.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.errors import KnowledgeError
 from service.knowledge.config import Role, RulesConfig
+from service.knowledge.feedback_spec import FeedbackFile, FeedbackKnowledge
 from service.knowledge.imaging import OrderDecisions, OrderKnowledge, check_order_decisions, spine_imaging
 from service.knowledge.relevance import Relevance
 from service.knowledge.service_spec import ServiceSpec
@@ -75,6 +77,10 @@ class Knowledge:
     # The order-select / order-sign services (spine-imaging.json, order-decisions.json).
     order: OrderKnowledge
     text: ClinicalText
+    # Override reasons, snooze and suggestion kinds (cards/feedback.json, issue 18).
+    feedback: FeedbackKnowledge
+    # A digest of every knowledge file (and site overrides): which knowledge a stored card was made with.
+    version: str = field(default="")
 
     def vs(self, role: Role) -> CompiledValueSet:
         return self.by_role[role]
@@ -94,6 +100,16 @@ def resolve_roles(
             )
         out[role] = value_sets[url]
     return out
+
+
+def knowledge_version(root: Path, config_overrides: dict[str, Any] | None = None) -> str:
+    """``sha256:`` and 12 hex digits over every ``cards/`` JSON file's path and bytes, plus the overrides."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.json")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    if config_overrides:
+        digest.update(json.dumps(config_overrides, sort_keys=True).encode())
+    return "sha256:" + digest.hexdigest()[:12]
 
 
 def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -> Knowledge:
@@ -123,6 +139,17 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         {"c1Referral": config.c1_referral, "c3Referral": config.c3_referral},
         str(root / "orders.json"),
     )
+    feedback = FeedbackKnowledge(
+        typed(FeedbackFile, validated(root / "feedback.json", schemas / "feedback.schema.json"),
+              root / "feedback.json"),
+        orders,
+        str(root / "feedback.json"),
+    )
+    if feedback.data.systems.get("local") != cards.override_reason_system:
+        raise KnowledgeError(
+            f"{root / 'feedback.json'}: systems.local must equal cards.json overrideReasonSystem "
+            f"({cards.override_reason_system})"
+        )
     value_sets = load_valuesets(root / "valuesets", lambda p: validated(p, schemas / "valueset.schema.json"))
     by_role = resolve_roles(config, value_sets, root / "config.json")
     order = load_order_knowledge(root, cards, orders, frozenset(config.tiers))
@@ -141,6 +168,8 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         relevance=Relevance(by_role),
         order=order,
         text=text,
+        feedback=feedback,
+        version=knowledge_version(root, config_overrides),
     )
 
 

@@ -101,8 +101,9 @@ class Layout(_Model):
 
 class CardTexts(_Model):
     source: LinkSpec
+    # This service's own override-reason code system (the patient-view reasons are in cards/feedback.json,
+    # whose "local" system must be this one).
     override_reason_system: str
-    override_reasons: tuple[ReasonSpec, ...] = Field(default=())
     links: dict[str, LinkSpec]
     tiers: dict[str, TierText]
     layout: Layout = Layout()

@@ -36,7 +36,8 @@ def _row(service_id: str, item: FeedbackItem, hook_instance: str | None) -> dict
         "override_code": reason.code if reason else None,
         "override_display": reason.display if reason else None,
         "user_comment": comment,
-        "outcome_timestamp": stamp,
+        # In UTC: SQLite keeps no offset, and the snooze look-up compares these with UTC times.
+        "outcome_timestamp": stamp.astimezone(UTC),
         "hook_instance": hook_instance,
         "received_at": datetime.now(UTC),
     }

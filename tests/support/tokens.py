@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import httpx
@@ -30,7 +30,7 @@ SERVICE_PATH = "/cds-services/backpain-red-flags"
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
-@lru_cache(maxsize=8)
+@cache  # never evicted: modules build env from a key at import, tests sign later
 def ec_key(name: str = "a", curve: str = "P-384") -> ec.EllipticCurvePrivateKey:
     """A cached EC key per name, so tests stay fast but distinct names give distinct keys."""
     del name

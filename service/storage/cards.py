@@ -1,0 +1,155 @@
+"""The record of every card issued, and the snooze check, in one INSERT per card (issue 18).
+
+The row's ``snoozed`` value is computed by the database in the same statement, from the patient's earlier
+cards and their feedback: ``INSERT ... VALUES (..., EXISTS (snooze in force)) ... RETURNING snoozed``. Every
+replica sees the same rows, so a snooze given through one replica holds on all, and after restarts.
+
+A snooze is in force for a card of tier T when an ``overridden`` feedback item with the snooze reason
+answers an earlier card of this patient whose tier is T or more urgent, the snooze can be given for both
+tiers (``cards/feedback.json``), and the item's ``outcomeTimestamp`` is less than the snooze length ago.
+A card of a more urgent tier than every snoozed one breaks through.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, and_, exists, false, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from service.knowledge.feedback_spec import FeedbackKnowledge
+from service.storage.schema import feedback, issued_card
+
+# Clock skew tolerated between the EHR's outcomeTimestamp and our clock; a later stamp starts no snooze.
+SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    """What is recorded about one card: no patient data beyond the keyed hash passed beside it."""
+
+    service_id: str
+    card_uuid: str
+    tier: str
+    issued_at: datetime
+    suggestions: Sequence[tuple[str, str]]  # (suggestion uuid, kind)
+    knowledge_version: str
+
+
+def utc(value: datetime) -> datetime:
+    """Aware UTC: SQLite hands datetimes back naive (they are stored in UTC), PostgreSQL aware."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class CardLog:
+    """Card records and snooze look-ups over any SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert: Any = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+    def _snooze_in_force(
+        self, card: IssuedCard, candidates: Sequence[str], policy: FeedbackKnowledge
+    ) -> ColumnElement[bool]:
+        snoozable = policy.snoozable
+        if not candidates or not policy.can_be_snoozed(card.tier):
+            return false()
+        covering = [t for t in policy.tiers_at_least_as_urgent(card.tier) if snoozable is None or t in snoozable]
+        earlier = issued_card.alias("earlier")
+        now = utc(card.issued_at)
+        return exists(
+            select(earlier.c.id)
+            .join(
+                feedback,
+                and_(feedback.c.card_uuid == earlier.c.card_uuid, feedback.c.service_id == earlier.c.service_id),
+            )
+            .where(
+                earlier.c.patient_key.in_(list(candidates)),
+                earlier.c.service_id == card.service_id,
+                earlier.c.tier.in_(covering),
+                feedback.c.outcome == "overridden",
+                feedback.c.override_system == policy.snooze_system,
+                feedback.c.override_code == policy.snooze_code,
+                feedback.c.outcome_timestamp > now - timedelta(days=policy.snooze_days),
+                feedback.c.outcome_timestamp <= now + SKEW,
+            )
+        )
+
+    def issue(
+        self,
+        card: IssuedCard,
+        patient_key: str | None,
+        candidates: Sequence[str],
+        policy: FeedbackKnowledge,
+    ) -> bool:
+        """Record ``card``; True when a snooze in force holds it back (the caller then shows nothing).
+
+        The same card uuid (a retried hook instance) is recorded once and keeps its first verdict.
+        """
+        values = {
+            "service_id": card.service_id,
+            "card_uuid": card.card_uuid,
+            "tier": card.tier,
+            "issued_at": utc(card.issued_at),
+            "suggestions": json.dumps([list(s) for s in card.suggestions], separators=(",", ":")),
+            "knowledge_version": card.knowledge_version,
+            "patient_key": patient_key,
+            "snoozed": self._snooze_in_force(card, candidates, policy),
+        }
+        stmt = (
+            self._insert(issued_card)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["service_id", "card_uuid"])
+            .returning(issued_card.c.snoozed)
+        )
+        with self.engine.begin() as conn:
+            row = conn.execute(stmt).first()
+            if row is None:  # already recorded: answer as the first time
+                row = conn.execute(
+                    select(issued_card.c.snoozed).where(
+                        issued_card.c.service_id == card.service_id, issued_card.c.card_uuid == card.card_uuid
+                    )
+                ).first()
+        return bool(row[0]) if row is not None else False
+
+    def tiers_of(self, service_id: str, card_uuids: Iterable[str]) -> dict[str, str]:
+        """The tier of each recorded card among ``card_uuids`` (feedback metrics by tier)."""
+        uuids = sorted(set(card_uuids))
+        if not uuids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(issued_card.c.card_uuid, issued_card.c.tier).where(
+                    issued_card.c.service_id == service_id, issued_card.c.card_uuid.in_(uuids)
+                )
+            )
+            return {uuid: tier for uuid, tier in rows}
+
+    def cards_between(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
+        """Card rows issued in ``[since, until)`` (either open), oldest first."""
+        query = select(issued_card).order_by(issued_card.c.issued_at, issued_card.c.id)
+        if since is not None:
+            query = query.where(issued_card.c.issued_at >= utc(since))
+        if until is not None:
+            query = query.where(issued_card.c.issued_at < utc(until))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def feedback_for(self, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Feedback rows answering the ``(service_id, card_uuid)`` pairs, in the order received."""
+        wanted = set(keys)
+        if not wanted:
+            return []
+        uuids = sorted({uuid for _, uuid in wanted})
+        rows: list[dict[str, Any]] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(uuids), 500):  # bounded IN lists
+                query = select(feedback).where(feedback.c.card_uuid.in_(uuids[start : start + 500]))
+                rows += [dict(r._mapping) for r in conn.execute(query)]
+        rows = [r for r in rows if (r["service_id"], r["card_uuid"]) in wanted]
+        return sorted(rows, key=lambda r: r["id"])

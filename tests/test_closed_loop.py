@@ -1,0 +1,302 @@
+"""Closed loop (issue 18): every card recorded, snooze honoured (and expiring), across restarts and replicas.
+
+Every test runs on SQLite and on PostgreSQL (``database_url``); the clock is the service's own abstraction.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+from sqlalchemy import MetaData, select
+from sqlalchemy.exc import OperationalError
+
+from service.storage.cards import CardLog
+from service.storage.db import make_engine
+from service.storage.schema import issued_card
+from tests.support.app import SERVICE_URL, client_for, settings_for
+from tests.support.closed_loop import FAMILY, GIVEN, MovingClock, accept, case_for, hook_body, kind_of, override
+from tests.support.engine import knowledge
+
+FEEDBACK_URL = SERVICE_URL + "/feedback"
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+PATIENT = "snooze-pat-1"
+HL7_SYSTEM = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
+_INSTANCES = itertools.count(1)  # every chart opening is a new hook instance, hence a new card uuid
+
+
+class Service:
+    """One app instance (a replica) on a shared database and clock."""
+
+    def __init__(self, client: TestClient, clock: MovingClock) -> None:
+        self.client, self.clock = client, clock
+
+    def open_chart(self, tier: str, patient: str = PATIENT) -> list[dict[str, Any]]:
+        hook_instance = f"hi-{next(_INSTANCES)}"
+        body = hook_body(case_for(tier), knowledge().service, patient, self.clock.now, hook_instance)
+        response = self.client.post(SERVICE_URL, json=body)
+        assert response.status_code == 200, response.text
+        cards: list[dict[str, Any]] = response.json()["cards"]
+        return cards
+
+    def feedback(self, *items: dict[str, Any]) -> None:
+        assert self.client.post(FEEDBACK_URL, json={"feedback": list(items)}).status_code == 200
+
+
+@pytest.fixture
+def clock() -> MovingClock:
+    return MovingClock(T0)
+
+
+@pytest.fixture
+def replicas(tmp_path: Path, database_url: str, clock: MovingClock) -> Iterator[list[Service]]:
+    """Two app instances on the same database, as two replicas behind a load balancer."""
+    settings = settings_for(tmp_path, database_url=database_url)
+    with ExitStack() as stack:
+        yield [Service(stack.enter_context(client_for(settings, clock=clock, knowledge=knowledge())), clock)
+               for _ in range(2)]
+
+
+def _rows(database_url: str) -> list[dict[str, Any]]:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(issued_card).order_by(issued_card.c.id))]
+    finally:
+        engine.dispose()
+
+
+def test_every_card_is_recorded_with_tier_suggestion_kinds_and_knowledge_version(
+    replicas: list[Service], database_url: str
+) -> None:
+    a, _ = replicas
+    [card] = a.open_chart("C3")
+    [row] = _rows(database_url)
+    assert (row["card_uuid"], row["tier"], row["snoozed"]) == (card["uuid"], "C3", False)
+    assert row["knowledge_version"] == knowledge().version and row["knowledge_version"].startswith("sha256:")
+    kinds = dict(json.loads(row["suggestions"]))
+    assert set(kinds) == {s["uuid"] for s in card["suggestions"]}
+    assert kinds == {s["uuid"]: kind_of(s) for s in card["suggestions"]}
+    assert {"mri", "referral"} <= set(kinds.values())
+    assert row["patient_key"] is not None and len(row["patient_key"]) == 64
+
+
+def test_override_reasons_carry_hl7_codes_and_snooze_only_on_info_tiers(replicas: list[Service]) -> None:
+    a, _ = replicas
+    [c4] = a.open_chart("C4")
+    [c1] = a.open_chart("C1", patient="other-pat")
+    c4_codes = {(r["system"], r["code"]) for r in c4["overrideReasons"]}
+    assert (HL7_SYSTEM, "action-completed") in c4_codes
+    assert (HL7_SYSTEM, "patient-refuses") in c4_codes
+    assert ("https://backpain-cds.example.org/fhir/CodeSystem/override-reason", "snooze") in c4_codes
+    assert "snooze" not in {r["code"] for r in c1["overrideReasons"]}
+    assert all(r["display"] for r in c4["overrideReasons"] + c1["overrideReasons"])
+    snooze = next(r for r in c4["overrideReasons"] if r["code"] == "snooze")
+    assert "30 days" in snooze["display"]
+
+
+def test_snooze_suppresses_the_tier_then_expires(replicas: list[Service], clock: MovingClock) -> None:
+    a, _ = replicas
+    [card] = a.open_chart("C4")
+    a.feedback(override(card, "snooze", clock.now))
+    clock.advance(minutes=5)
+    assert a.open_chart("C4") == []
+    clock.advance(days=29, hours=23, minutes=54)  # 29 days 23 h 59 min after the snooze: still held back
+    assert a.open_chart("C4") == []
+    clock.advance(minutes=1)  # 30 days after it: shown again
+    assert [c["summary"] for c in a.open_chart("C4")] == [card["summary"]]
+    assert a.open_chart("C4", patient="another-pat") != []
+
+
+def test_a_higher_tier_breaks_through_and_the_snoozed_tier_stays_held_back(
+    replicas: list[Service], clock: MovingClock
+) -> None:
+    a, _ = replicas
+    [c4] = a.open_chart("C4")
+    a.feedback(override(c4, "snooze", clock.now))
+    clock.advance(hours=1)
+    [c2] = a.open_chart("C2")
+    assert c2["indicator"] == "warning" and c2["uuid"] != c4["uuid"]
+    assert a.open_chart("C4") == []
+
+
+def test_a_snooze_on_one_replica_holds_on_the_other(replicas: list[Service], clock: MovingClock) -> None:
+    a, b = replicas
+    [card] = b.open_chart("C4")
+    a.feedback(override(card, "snooze", clock.now))
+    clock.advance(minutes=1)
+    assert b.open_chart("C4") == []
+    assert a.open_chart("C4") == []
+
+
+def test_the_snooze_survives_a_restart(tmp_path: Path, database_url: str, clock: MovingClock) -> None:
+    settings = settings_for(tmp_path, database_url=database_url)
+    with client_for(settings, clock=clock, knowledge=knowledge()) as client:
+        service = Service(client, clock)
+        [card] = service.open_chart("C4")
+        service.feedback(override(card, "snooze", clock.now))
+    clock.advance(days=3)
+    with client_for(settings, clock=clock, knowledge=knowledge()) as client:
+        assert Service(client, clock).open_chart("C4") == []
+
+
+def test_other_reasons_and_forged_snoozes_do_not_suppress(replicas: list[Service], clock: MovingClock) -> None:
+    a, _ = replicas
+    [c4] = a.open_chart("C4")
+    a.feedback(override(c4, "patient-refuses", clock.now), override(c4, None, clock.now),
+               override(c4, "snooze", clock.now, system="https://example.org/other-system"))
+    clock.advance(minutes=1)
+    assert len(a.open_chart("C4")) == 1
+    # An emergency card offers no snooze; a client that sends one anyway is not obeyed.
+    [c1] = a.open_chart("C1")
+    local = "https://backpain-cds.example.org/fhir/CodeSystem/override-reason"
+    a.feedback(override(c1, "snooze", clock.now, system=local))
+    clock.advance(minutes=1)
+    assert len(a.open_chart("C1")) == 1
+
+
+def test_a_snooze_stamped_in_the_future_starts_nothing(replicas: list[Service], clock: MovingClock) -> None:
+    a, _ = replicas
+    [c4] = a.open_chart("C4")
+    a.feedback(override(c4, "snooze", datetime(2027, 1, 1, tzinfo=UTC)))
+    assert len(a.open_chart("C4")) == 1
+
+
+def test_rotated_secret_still_finds_the_snooze_and_a_dropped_one_does_not(
+    tmp_path: Path, database_url: str, clock: MovingClock
+) -> None:
+    old = settings_for(tmp_path, database_url=database_url, patient_key_secret="first-secret")
+    rotated = settings_for(tmp_path, database_url=database_url, patient_key_secret="second-secret",
+                           patient_key_previous_secrets="first-secret")
+    dropped = settings_for(tmp_path, database_url=database_url, patient_key_secret="second-secret")
+    with client_for(old, clock=clock, knowledge=knowledge()) as client:
+        service = Service(client, clock)
+        [card] = service.open_chart("C4")
+        service.feedback(override(card, "snooze", clock.now))
+    clock.advance(days=1)
+    with client_for(rotated, clock=clock, knowledge=knowledge()) as client:
+        assert Service(client, clock).open_chart("C4") == []
+    clock.advance(days=1)
+    with client_for(dropped, clock=clock, knowledge=knowledge()) as client:
+        assert len(Service(client, clock).open_chart("C4")) == 1
+    keys = {row["patient_key"] for row in _rows(database_url)}
+    assert len(keys) == 2  # first secret, then second secret (rotated and dropped agree)
+
+
+def test_the_database_holds_no_patient_id_name_or_birth_date_in_clear(
+    replicas: list[Service], database_url: str, clock: MovingClock
+) -> None:
+    a, b = replicas
+    patients = ["pat-4711-zeta", "pat-0815-omega"]
+    birth_dates = set()
+    for n, patient in enumerate(patients):
+        for tier in ("C1", "C3", "C4"):
+            cards = (a if n else b).open_chart(tier, patient=patient)
+            a.feedback(override(cards[0], "cds-not-applicable", clock.now) if tier == "C4"
+                       else accept(cards[0], clock.now))
+        body = hook_body(case_for("C3"), knowledge().service, patient, clock.now, "x")
+        birth_dates.add(body["prefetch"]["patient"]["birthDate"])
+    forbidden = [*patients, FAMILY, GIVEN, *birth_dates]
+    engine = make_engine(database_url)
+    try:
+        meta = MetaData()
+        meta.reflect(engine)
+        values: list[str] = []
+        with engine.connect() as conn:
+            for table in meta.sorted_tables:
+                for row in conn.execute(select(table)):
+                    values += [str(v) for v in row]
+    finally:
+        engine.dispose()
+    assert len(values) > 50
+    leaks = [(word, v) for v in values for word in forbidden if word.lower() in v.lower()]
+    assert leaks == []
+
+
+def _metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_storage_error_in_development_answers_the_card_and_counts_it(
+    replicas: list[Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = replicas
+
+    def broken(*_: object, **__: object) -> bool:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(CardLog, "issue", broken)
+    before = _metric("backpain_cds_card_record_failures_total")
+    assert len(a.open_chart("C4")) == 1
+    assert _metric("backpain_cds_card_record_failures_total") == before + 1
+
+
+def test_storage_error_when_strict_fails_the_request_like_the_replay_cache(
+    tmp_path: Path, clock: MovingClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> bool:
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(CardLog, "issue", broken)
+    with client_for(settings_for(tmp_path, card_record_strict=True), clock=clock, knowledge=knowledge()) as client:
+        body = hook_body(case_for("C4"), knowledge().service, PATIENT, clock.now, "hi-strict")
+        response = client.post(SERVICE_URL, json=body)
+    assert response.status_code == 500
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert "Traceback" not in response.text
+
+
+def test_snoozed_cards_and_feedback_outcomes_are_counted_by_tier(
+    replicas: list[Service], clock: MovingClock
+) -> None:
+    a, _ = replicas
+    snoozed = _metric("backpain_cds_cards_snoozed_total", tier="C4")
+    overridden = _metric("backpain_cds_card_outcomes_total", tier="C4", outcome="overridden")
+    accepted = _metric("backpain_cds_card_outcomes_total", tier="C3", outcome="accepted")
+    [c4] = a.open_chart("C4")
+    [c3] = a.open_chart("C3", patient="pat-c3")
+    a.feedback(override(c4, "snooze", clock.now), accept(c3, clock.now))
+    clock.advance(minutes=1)
+    assert a.open_chart("C4") == []
+    assert _metric("backpain_cds_cards_snoozed_total", tier="C4") == snoozed + 1
+    assert _metric("backpain_cds_card_outcomes_total", tier="C4", outcome="overridden") == overridden + 1
+    assert _metric("backpain_cds_card_outcomes_total", tier="C3", outcome="accepted") == accepted + 1
+
+
+def test_an_urgent_card_is_answered_even_when_strict_and_its_record_fails(
+    tmp_path: Path, clock: MovingClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiers that cannot be snoozed are recorded after the answer: a failure there is counted, never a 500."""
+
+    def broken(*_: object, **__: object) -> bool:
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(CardLog, "issue", broken)
+    before = _metric("backpain_cds_card_record_failures_total")
+    with client_for(settings_for(tmp_path, card_record_strict=True), clock=clock, knowledge=knowledge()) as client:
+        body = hook_body(case_for("C1"), knowledge().service, PATIENT, clock.now, "hi-strict-c1")
+        response = client.post(SERVICE_URL, json=body)
+    assert response.status_code == 200 and len(response.json()["cards"]) == 1
+    assert _metric("backpain_cds_card_record_failures_total") == before + 1
+
+
+def test_patient_keys_are_keyed_per_issuer_and_absent_in_production_without_a_secret(tmp_path: Path) -> None:
+    from service.storage.pseudonym import PatientKeys
+
+    development = PatientKeys.from_settings(settings_for(tmp_path))
+    assert development.enabled
+    key = development.current("https://ehr-a.example", PATIENT)
+    assert key is not None and PATIENT not in key and len(key) == 64
+    assert key != development.current("https://ehr-b.example", PATIENT)
+    assert key != PatientKeys("another-secret").current("https://ehr-a.example", PATIENT)
+    production = PatientKeys.from_settings(settings_for(tmp_path, profile="production"))
+    assert not production.enabled
+    assert production.current(None, PATIENT) is None and production.candidates(None, PATIENT) == []
