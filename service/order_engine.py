@@ -161,6 +161,8 @@ def _updated_draft(
     for key in _OCCURRENCE:
         out.pop(key, None)
     out["occurrencePeriod"] = copy.deepcopy(dict(needed.resource["occurrencePeriod"]))
+    if not out.get("category") and needed.resource.get("category"):  # an imaging order, coded as ours are
+        out["category"] = copy.deepcopy(list(needed.resource["category"]))
     if not out.get("reasonReference") and needed.resource.get("reasonReference"):
         out["reasonReference"] = copy.deepcopy(list(needed.resource["reasonReference"]))
     return _with_rating(out, rating, stable_uuid(hook, "pama", ref, "suggested"), k)
