@@ -12,7 +12,7 @@ from service.api.parsing import parse_body
 from service.cdshooks.models import HookRequest, HookResponse, wire_json
 from service.engine import evaluate
 from service.errors import InvalidRequest, UnknownService
-from service.fhir.client import CallbackLimits, FhirClient
+from service.fhir.client import FhirClient
 from service.gather import gather
 
 router = APIRouter()
@@ -46,9 +46,7 @@ async def invoke(service_id: str, request: Request) -> Response:
     request.state.hook_instance = hook_request.hook_instance
     if hook_request.hook != spec.hook:
         raise InvalidRequest(f"service '{spec.id}' answers the '{spec.hook}' hook, not '{hook_request.hook}'")
-    client = FhirClient(
-        state.http, page_cap=state.settings.fhir_page_cap, limits=CallbackLimits.from_settings(state.settings)
-    )
+    client = FhirClient.for_invocation(state.http, state.settings)
     now = state.clock()
     record = await gather(hook_request, spec, state.settings, client, now)
     result = evaluate(record, state.knowledge, now, hook_request.hook_instance)

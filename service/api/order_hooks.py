@@ -13,7 +13,7 @@ from service.api.deps import AppState
 from service.api.parsing import parse_body
 from service.cdshooks.models import OrderHookResponse, OrderSelectRequest, OrderSignRequest, wire_json
 from service.errors import InvalidRequest
-from service.fhir.client import CallbackLimits, FhirClient
+from service.fhir.client import FhirClient
 from service.gather import gather
 from service.order_engine import evaluate_orders
 
@@ -29,9 +29,7 @@ async def answer_order_hook(request: Request, state: AppState, service_id: str, 
     request.state.hook_instance = hook_request.hook_instance
     if hook_request.hook != hook:
         raise InvalidRequest(f"service '{service_id}' answers the '{hook}' hook, not '{hook_request.hook}'")
-    client = FhirClient(
-        state.http, page_cap=state.settings.fhir_page_cap, limits=CallbackLimits.from_settings(state.settings)
-    )
+    client = FhirClient.for_invocation(state.http, state.settings)
     now = state.clock()
     record = await gather(hook_request, state.knowledge.service, state.settings, client, now)
     result = evaluate_orders(record, hook_request.context.in_scope(), state.knowledge, now, hook_request.hook_instance)

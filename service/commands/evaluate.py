@@ -129,7 +129,7 @@ async def run_once(
     import httpx
 
     from service.engine import evaluate
-    from service.fhir.client import CallbackLimits, FhirClient
+    from service.fhir.client import FhirClient
     from service.gather import gather
     from service.knowledge import load_knowledge
 
@@ -140,7 +140,7 @@ async def run_once(
         settings = settings.model_copy(update={"fhir_server_allowlist": [args.fhir_server]})
     timeout = httpx.Timeout(settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=settings.use_proxy_env) as http:
-        client = FhirClient(http, page_cap=settings.fhir_page_cap, limits=CallbackLimits.from_settings(settings))
+        client = FhirClient.for_invocation(http, settings)
         record = await gather(request, knowledge.service, settings, client, when.at)
     result = evaluate(record, knowledge, when.at, request.hook_instance)
     return record, result, _evidence(record, knowledge, when.at)

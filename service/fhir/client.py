@@ -87,6 +87,11 @@ class FhirClient:
         # Event-loop time after which a completed answer is dropped unparsed (set by gather).
         self.parse_until: float | None = None
 
+    @classmethod
+    def for_invocation(cls, http: httpx.AsyncClient, settings: Settings) -> FhirClient:
+        """The client every hook call and CLI run uses: the page cap and byte/resource caps of the settings."""
+        return cls(http, page_cap=settings.fhir_page_cap, limits=CallbackLimits.from_settings(settings))
+
     async def fetch(self, server: FhirServer, query: FhirQuery) -> list[Resource]:
         """The resources ``query`` yields: a read gives zero or one, a search every page."""
         if query.is_read:
