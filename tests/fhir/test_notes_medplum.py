@@ -74,7 +74,8 @@ async def test_a_note_behind_a_binary_url_is_read_from_the_fhir_server(fhir_serv
     assert list(record.binaries) == ["Binary/note-bin-1-text"]
     assert any("/Binary/note-bin-1-text" in e["url"] for e in fhir_server.request_log())
     result = evaluate(record, knowledge(), now, "note-bin-1")
-    assert result.tier == "C3"
+    # One weak sign (night pain, from the note) under 50 and under 42 days: C3R (revision 2 item 27).
+    assert result.tier == "C3R"
     detail = result.cards[0].detail
     assert "DocumentReference/note-bin-1-note" in detail
     note_day = (now - timedelta(days=1)).date().isoformat()
