@@ -11,14 +11,12 @@ import httpx
 import structlog
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.middleware.cors import CORSMiddleware
 
 from service import __version__
 from service.api import discovery, feedback, health, hooks, metrics, preview
-from service.api.access_log import AccessLogMiddleware
 from service.api.deps import AppState
-from service.api.handlers import ErrorShieldMiddleware, install_handlers
-from service.api.paths import CanonicalPathMiddleware
+from service.api.edge import EdgeLayer
+from service.api.handlers import install_handlers
 from service.cdshooks.models import FeedbackRequest, HookRequest
 from service.clock import Clock, system_clock
 from service.fhir.transport import FlowControlledTransport
@@ -26,7 +24,6 @@ from service.knowledge import Knowledge, load_knowledge
 from service.logging import configure_logging
 from service.metrics import declare_tiers
 from service.security.jwt import Authenticator
-from service.security.limits import BodyLimitMiddleware
 from service.security.replay import ReplayCache
 from service.security.startup import check_production_settings
 from service.settings import Settings, get_settings
@@ -121,18 +118,6 @@ def create_app(
         app.include_router(preview.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
-    app.add_middleware(ErrorShieldMiddleware)
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, read_timeout=settings.http_body_timeout_seconds
-    )
-    app.add_middleware(AccessLogMiddleware)
-    origins = settings.cors_origins if settings.is_production else ["*"]
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=origins,
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
-        max_age=600,
-    )
-    app.add_middleware(CanonicalPathMiddleware)
+    # One pure-ASGI layer for paths, CORS, body limits, the error shield and the access log (service/api/edge.py).
+    app.add_middleware(EdgeLayer.for_settings, settings=settings)
     return app

@@ -87,12 +87,27 @@ FHIR_ERROR_REASONS = frozenset({"timeout", "connect", "status", "invalid", "dead
 OUTCOMES = frozenset({"accepted", "overridden"})
 
 
+# Label children of the per-request series, looked up once per label tuple: ``.labels()`` costs a lock, string
+# conversions and a dict look-up on every call. Bounded like the labels themselves (route templates x statuses,
+# tiers from cards/).
+_REQUEST_CHILDREN: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+_CARD_CHILDREN: dict[str | None, Counter] = {}
+
+
 def observe_request(endpoint: str, status: int, seconds: float, tier: str | None, cards: int | None) -> None:
     """One finished HTTP request (called by the access-log middleware)."""
-    REQUESTS.labels(endpoint, str(status)).inc()
-    REQUEST_SECONDS.labels(endpoint).observe(seconds)
+    children = _REQUEST_CHILDREN.get((endpoint, status))
+    if children is None:
+        children = _REQUEST_CHILDREN[(endpoint, status)] = (
+            REQUESTS.labels(endpoint, str(status)), REQUEST_SECONDS.labels(endpoint)
+        )
+    children[0].inc()
+    children[1].observe(seconds)
     if cards:
-        CARDS.labels(tier or "none").inc(cards)
+        child = _CARD_CHILDREN.get(tier)
+        if child is None:
+            child = _CARD_CHILDREN[tier] = CARDS.labels(tier or "none")
+        child.inc(cards)
 
 
 def observe_fhir(resource: str, seconds: float, error: str | None = None) -> None:

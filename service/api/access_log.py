@@ -2,52 +2,32 @@
 
 from __future__ import annotations
 
-import time
+from starlette.types import Scope
 
-import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
+from service.logging import log_access
 from service.metrics import observe_request
 
-log = structlog.get_logger("service.access")
 
+def record_request(scope: Scope, status: int, seconds: float) -> None:
+    """Log method, path, status, latency and what the endpoint put in ``request.state``; count the request.
 
-class AccessLogMiddleware:
-    """Logs method, path, status, latency and what the endpoint put in ``request.state``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            seconds = time.perf_counter() - started
-            state = scope.get("state") or {}
-            route = scope.get("route")
-            # The route template bounds the label set; a path that matched no route is one label.
-            endpoint = getattr(route, "path", None) or "unmatched"
-            observe_request(endpoint, status, seconds, state.get("tier"), state.get("cards"))
-            log.info(
-                "request",
-                method=scope.get("method"),
-                path=scope.get("path"),
-                status=status,
-                latency_ms=round(seconds * 1000, 2),
-                service=state.get("service_id"),
-                hook_instance=state.get("hook_instance"),
-                tier=state.get("tier"),
-                cards=state.get("cards"),
-            )
+    ``scope`` is the one the routes saw: the router stored the matched route in it and the endpoint its
+    state (service id, hook instance, tier and card count; never patient data).
+    """
+    state = scope.get("state") or {}
+    route = scope.get("route")
+    # The route template bounds the label set; a path that matched no route is one label.
+    endpoint = getattr(route, "path", None) or "unmatched"
+    tier = state.get("tier")
+    cards = state.get("cards")
+    observe_request(endpoint, status, seconds, tier, cards)
+    log_access({
+        "method": scope.get("method"),
+        "path": scope.get("path"),
+        "status": status,
+        "latency_ms": round(seconds * 1000, 2),
+        "service": state.get("service_id"),
+        "hook_instance": state.get("hook_instance"),
+        "tier": tier,
+        "cards": cards,
+    })

@@ -1,7 +1,7 @@
 """Maps the exception tree of ``service.errors`` to HTTP statuses with OperationOutcome bodies.
 
 Nothing here ever returns a traceback or the request's content; unexpected exceptions are logged with
-their type only and answered with a generic 500 OperationOutcome.
+their type only and answered with a generic 500 OperationOutcome by the error shield of ``service.api.edge``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.responses import JSONResponse, outcome_response
+from service.api.responses import outcome_response
 from service.errors import ServiceError, Unauthorized
 from service.metrics import reject_jwt
 from service.operation_outcome import operation_outcome
@@ -48,35 +47,3 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-
-
-class ErrorShieldMiddleware:
-    """Turns any exception that escaped the handlers into a 500 OperationOutcome.
-
-    It sits inside the CORS middleware so even a 500 carries CORS headers and the browser
-    (the CDS Hooks sandbox) can show the status instead of an opaque network error.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            log.error("request.unhandled", error_type=type(exc).__name__, path=scope.get("path"))
-            if started:
-                raise
-            response = JSONResponse(operation_outcome("exception", "internal error"), status_code=500)
-            await response(scope, receive, send)

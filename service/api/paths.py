@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 PREFIX = "/cds-services"
 CALLED_PATH = "backpain.called_path"
@@ -18,6 +18,8 @@ _SLASHES = re.compile(r"/{2,}")
 
 def canonical(path: str) -> str:
     """``/cds-services//x/`` -> ``/cds-services/x``; other paths unchanged."""
+    if "//" not in path and (len(path) < 2 or path[-1] != "/"):
+        return path  # nothing to collapse or strip: the common case, without the regex
     collapsed = _SLASHES.sub("/", path)
     if not (collapsed == PREFIX or collapsed.startswith(PREFIX + "/")):
         return path
@@ -25,20 +27,14 @@ def canonical(path: str) -> str:
 
 
 def called_path(scope: Scope) -> str:
-    """The path exactly as the client sent it (before :class:`CanonicalPathMiddleware`)."""
+    """The path exactly as the client sent it (before :func:`canonical_scope` rewrote it)."""
     return str(scope.get(CALLED_PATH) or scope["path"])
 
 
-class CanonicalPathMiddleware:
-    """Rewrites the routed path to its canonical form and remembers the one the client called."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            normal = canonical(path)
-            if normal != path:
-                scope = {**scope, "path": normal, "raw_path": normal.encode(), CALLED_PATH: path}
-        await self.app(scope, receive, send)
+def canonical_scope(scope: Scope) -> Scope:
+    """``scope`` routed on the canonical path, remembering the one the client called; the same dict if equal."""
+    path = scope["path"]
+    normal = canonical(path)
+    if normal == path:
+        return scope
+    return {**scope, "path": normal, "raw_path": normal.encode(), CALLED_PATH: path}

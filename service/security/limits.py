@@ -37,52 +37,61 @@ class _TooLarge(Exception):
     pass
 
 
-class BodyLimitMiddleware:
-    """Answers 413 for a body over ``max_bytes`` and 415 for a POST that is not JSON."""
+class BodyLimit:
+    """The body rules of every request: 415 for a POST that is not JSON, 413 past ``max_bytes``, 408 when slow.
 
-    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float = 30.0) -> None:
-        self.app = app
+    Shared by :class:`BodyLimitMiddleware` and the service's one ASGI layer (``service.api.edge``).
+    """
+
+    def __init__(self, max_bytes: int, read_timeout: float = 30.0) -> None:
         self.max_bytes = max_bytes
         self.read_timeout = read_timeout
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {name.lower(): value for name, value in scope["headers"]}
-        if scope["method"] in BODY_METHODS and not is_json_content_type(
-            headers.get(b"content-type", b"").decode("latin-1")
-        ):
+    async def admit(
+        self, method: str, content_type: bytes, declared: bytes | None, receive: Receive, send: Send
+    ) -> Receive | None:
+        """A receive callable replaying the whole body, or None when this answered or the client went away.
+
+        ``content_type`` and ``declared`` (``Content-Length``) are the request's raw header values.
+        """
+        if method in BODY_METHODS and not is_json_content_type(content_type.decode("latin-1")):
             await _reject(send, UnsupportedMediaType("the request body must be application/json"))
-            return
-        declared = headers.get(b"content-length")
+            return None
         if declared is not None:
             if not declared.isdigit():
                 await _reject(send, InvalidRequest("invalid Content-Length"))
-                return
+                return None
             if int(declared) > self.max_bytes:
                 await _reject(send, self._too_large())
-                return
+                return None
         try:
             async with asyncio.timeout(self.read_timeout):  # a body dripped in slowly holds a task
                 body = await self._read_body(receive)
         except _TooLarge:
             await _reject(send, self._too_large())
-            return
+            return None
         except TimeoutError:
             await _reject(send, RequestTimeout(f"the request body was not received within {self.read_timeout:g} s"))
-            return
+            return None
         if body is None:
-            return  # the client went away before sending its body; nobody to answer
-        await self.app(scope, _replay(body, receive), send)
+            return None  # the client went away before sending its body; nobody to answer
+        return _replay(body, receive)
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"the request body exceeds {self.max_bytes} bytes")
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """Read the whole body, stopping as soon as it passes the limit; None on disconnect."""
-        chunks: list[bytes] = []
-        size = 0
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        body: bytes = message.get("body", b"")
+        if len(body) > self.max_bytes:
+            raise _TooLarge()
+        if not message.get("more_body", False):
+            return body  # the usual case: the whole body in one message
+        chunks = [body]
+        size = len(body)
         while True:
             message = await receive()
             if message["type"] != "http.request":
@@ -94,6 +103,25 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+class BodyLimitMiddleware:
+    """:class:`BodyLimit` as a middleware of its own (the service itself applies it in ``service.api.edge``)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float = 30.0) -> None:
+        self.app = app
+        self.limit = BodyLimit(max_bytes, read_timeout)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {name.lower(): value for name, value in scope["headers"]}
+        replay = await self.limit.admit(
+            scope["method"], headers.get(b"content-type", b""), headers.get(b"content-length"), receive, send
+        )
+        if replay is not None:
+            await self.app(scope, replay, send)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
