@@ -124,10 +124,40 @@ def card_steps(knowledge: Knowledge, case: Case) -> dict[str, Callable[[], objec
         HookResponse(cards=[render.render_card(a, tier, knowledge, case.as_of, case.hook_instance)]))
     fast = getattr(render, "render_wire", None)
     if fast is not None:
-        from service.cdshooks.models import response_json  # type: ignore[attr-defined, unused-ignore]
+        from service.cdshooks.models import Card, response_json  # type: ignore[attr-defined, unused-ignore]
+
+        def hot_path() -> bytes:
+            wire = fast(a, tier, knowledge, case.as_of, case.hook_instance)
+            Card.model_validate(wire)  # the engine also hands wire models to the card record
+            return bytes(response_json([wire]))
 
         steps["render_wire + orjson"] = lambda: response_json([fast(a, tier, knowledge, case.as_of,
                                                                     case.hook_instance)])
+        steps["render_wire + validate + orjson (hot path)"] = hot_path
+        ready = fast(a, tier, knowledge, case.as_of, case.hook_instance)
+        steps["orjson of the wire card"] = lambda: response_json([ready])
+    return steps
+
+
+def log_steps(settings: Settings) -> dict[str, Callable[[], object]]:
+    """The access-log line through structlog as before, through ``log_access`` when it exists; the metrics."""
+    import structlog
+
+    from service import logging as service_logging
+    from service.logging import configure_logging
+    from service.metrics import observe_request
+
+    configure_logging("INFO", True)
+    fields = {"method": "POST", "path": "/cds-services/back-pain-red-flags", "status": 200, "latency_ms": 1.23,
+              "service": "back-pain-red-flags", "hook_instance": HOOK_INSTANCE, "tier": "C3", "cards": 1}
+    logger = structlog.get_logger("service.access")
+    steps: dict[str, Callable[[], object]] = {
+        "log line via structlog": lambda: logger.info("request", **fields),
+        "metrics observe_request": lambda: observe_request("/cds-services/{service_id}", 200, 0.001, "C3", 1),
+    }
+    fast = getattr(service_logging, "log_access", None)
+    if fast is not None:
+        steps["log line via log_access"] = lambda: fast(dict(fields))
     return steps
 
 
@@ -188,6 +218,8 @@ def main() -> None:
         new = layers_new(settings)
         if new is not None:
             results["layers after (µs)"] = best(lambda: run(new, "POST", url, small, n * 5), repeats) - noop
+        for name, step in log_steps(settings).items():
+            results[f"log: {name} (µs)"] = best(lambda s=step: timeit(s, n * 5), repeats)  # type: ignore[misc]
         for name, step in card_steps(knowledge, case).items():
             results[f"card: {name} (µs)"] = best(lambda s=step: timeit(s, n), repeats)  # type: ignore[misc]
         for label, body in (("small", small), ("typical", typical)):

@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from service.assessment import assess, decide
 from service.cdshooks.models import Card
 from service.facts import build_facts
 from service.knowledge import Knowledge
 from service.record import PatientRecord
-from service.render import render_card
+from service.render import render_wire
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +24,16 @@ log = logging.getLogger(__name__)
 class Evaluation:
     """The outcome of one invocation: the cards to return and what the log line needs.
 
-    ``flags`` (F1-F10 found) is an addition for tests and logs; it holds no patient data.
+    ``flags`` (F1-F10 found) is an addition for tests and logs; it holds no patient data. ``wire`` holds the
+    same cards as ``cards`` in wire form, ready for orjson (the endpoint answers with it); empty when the
+    evaluation was made without it (stand-ins in tests).
     """
 
     cards: list[Card] = field(default_factory=list)
     tier: str | None = None
     skipped_resources: int = 0
     flags: frozenset[str] = frozenset()
+    wire: tuple[dict[str, Any], ...] = ()
 
 
 def evaluate(record: PatientRecord, knowledge: Knowledge, now: datetime, hook_instance: str) -> Evaluation:
@@ -41,5 +45,8 @@ def evaluate(record: PatientRecord, knowledge: Knowledge, now: datetime, hook_in
     keyword_hits = sum(ev.by_keyword for f in assessment.findings.values() for ev in f.evidence)
     if keyword_hits:
         log.info("keyword fallback matched", extra={"count": keyword_hits})
-    cards = [render_card(assessment, tier, knowledge, now, hook_instance)] if tier else []
-    return Evaluation(cards=cards, tier=tier, skipped_resources=facts.skipped, flags=assessment.flags)
+    wire = (render_wire(assessment, tier, knowledge, now, hook_instance),) if tier else ()
+    # The wire models of the same cards, for the card record, the CLI and the tests (validated, so a card
+    # that breaks the wire contract fails here as it did when it was built from the models).
+    cards = [Card.model_validate(card) for card in wire]
+    return Evaluation(cards=cards, tier=tier, skipped_resources=facts.skipped, flags=assessment.flags, wire=wire)

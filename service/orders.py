@@ -171,9 +171,18 @@ def planned_orders(a: Assessment, tier: str, k: Knowledge, now: datetime) -> lis
     return out
 
 
-def suggestions(
-    a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str
-) -> list[Suggestion]:
+@dataclass(frozen=True)
+class Proposal:
+    """One suggestion of a card as plain data: label, uuid, ``isRecommended`` and its (description, resource)s."""
+
+    label: str
+    uuid: str
+    recommended: bool | None
+    actions: list[tuple[str, dict[str, Any]]]
+
+
+def proposals(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str) -> list[Proposal]:
+    """What a card of ``tier`` proposes, in suggestion order: the plan's orders, then the blood tests."""
     plan = k.orders.plans.get(tier)
     if plan is None:
         return []
@@ -186,35 +195,47 @@ def suggestions(
         label = k.cards.suggestion_labels[order.category].format(
             label=order.label, due=due_phrase(planned.hours, k), deadline=deadline.date().isoformat()
         )
-        action = Action(
-            type="create",
-            description=order.label,
-            resource=_resource(a, tier, order, priority, _when(deadline), k),
-        )
-        out.append(
-            Suggestion(
-                label=label,
-                uuid=stable_uuid(hook_instance, tier, planned.name),
-                is_recommended=None if planned.recommended else False,
-                actions=[action],
-            )
-        )
+        resource = _resource(a, tier, order, priority, _when(deadline), k)
+        out.append(Proposal(label, stable_uuid(hook_instance, tier, planned.name),
+                            None if planned.recommended else False, [(order.label, resource)]))
     labs = _lab_names(a, plan, k)
     if labs and plan.labs is not None:
         deadline = deadline_of(now, plan.labs.deadline_hours)
+        when = _when(deadline)
         orders = [k.orders.orders[name] for name in labs]
         label = k.cards.suggestion_labels["laboratory"].format(
             label=", ".join(o.label for o in orders),
             due=due_phrase(plan.labs.deadline_hours, k),
             deadline=deadline.date().isoformat(),
         )
-        actions = [
-            Action(
-                type="create",
-                description=o.label,
-                resource=_resource(a, tier, o, plan.labs.priority, _when(deadline), k),
-            )
-            for o in orders
-        ]
-        out.append(Suggestion(label=label, uuid=stable_uuid(hook_instance, tier, "blood-tests"), actions=actions))
+        actions = [(o.label, _resource(a, tier, o, plan.labs.priority, when, k)) for o in orders]
+        out.append(Proposal(label, stable_uuid(hook_instance, tier, "blood-tests"), None, actions))
     return out
+
+
+def suggestions(
+    a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str
+) -> list[Suggestion]:
+    """:func:`proposals` as wire models (the reference path, and the order hooks)."""
+    return [
+        Suggestion(
+            label=p.label,
+            uuid=p.uuid,
+            is_recommended=p.recommended,
+            actions=[Action(type="create", description=d, resource=r) for d, r in p.actions],
+        )
+        for p in proposals(a, tier, k, now, hook_instance)
+    ]
+
+
+def suggestion_wire(proposal: Proposal) -> dict[str, Any]:
+    """One proposal as ``wire_json`` writes a :class:`Suggestion` (``isRecommended`` only when false)."""
+    wire: dict[str, Any] = {"label": proposal.label, "uuid": proposal.uuid}
+    if proposal.recommended is not None:
+        wire["isRecommended"] = proposal.recommended
+    if proposal.actions:
+        wire["actions"] = [
+            {"type": "create", "description": description, "resource": resource}
+            for description, resource in proposal.actions
+        ]
+    return wire

@@ -13,12 +13,23 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from service.assessment import Assessment, decide
 from service.cdshooks.models import Card, Link, Source
 from service.knowledge import Knowledge
 from service.markdown import escape_markdown as md
-from service.orders import PlannedOrder, due_phrase, mri_region, planned_orders, stable_uuid, suggestions, tier_mri
+from service.orders import (
+    PlannedOrder,
+    due_phrase,
+    mri_region,
+    planned_orders,
+    proposals,
+    stable_uuid,
+    suggestion_wire,
+    suggestions,
+    tier_mri,
+)
 from service.rules.base import Evidence
 
 MODIFIERS = ("F10",)  # findings that are never listed as flags (they change the orders, not the tier)
@@ -243,7 +254,35 @@ def render_detail(a: Assessment, tier: str, k: Knowledge, now: datetime) -> str:
     return "\n\n".join(block for block in blocks if block)
 
 
+def render_wire(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str) -> dict[str, Any]:
+    """The card as its wire JSON object, members in :class:`Card` order and none left at its default.
+
+    The fast path: no wire model is built, the tier's constant parts come ready from ``k.card_parts`` and
+    the response is serialised with orjson. :func:`render_card` is the reference it must equal (a test
+    compares both on every fixture case).
+    """
+    parts = k.card_parts.tiers[tier]
+    found = proposals(a, tier, k, now, hook_instance)
+    card: dict[str, Any] = {
+        "uuid": stable_uuid(hook_instance, tier),
+        "summary": parts.summary,
+        "detail": render_detail(a, tier, k, now),
+        "indicator": parts.indicator,
+        "source": parts.source,
+    }
+    if found:
+        card["suggestions"] = [suggestion_wire(p) for p in found]
+        card["selectionBehavior"] = "any"
+    links = parts.cancer_links if a.has("F3") else parts.links
+    if parts.override_reasons:
+        card["overrideReasons"] = list(parts.override_reasons)
+    if links:
+        card["links"] = list(links)
+    return card
+
+
 def render_card(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str) -> Card:
+    """The card as wire models, built member by member: the reference path (tests, and what the fast one equals)."""
     text = k.cards.tiers[tier]
     proposals = suggestions(a, tier, k, now, hook_instance)
     links = list(text.links)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +70,69 @@ def test_unhandled_error_is_500_operation_outcome_with_cors(tmp_path: Path, monk
     assert response.json()["resourceType"] == "OperationOutcome"
     assert "secret" not in response.text and "Traceback" not in response.text
     assert response.headers.get("access-control-allow-origin") in ("*", ORIGIN)
+
+
+# The edge layer answers exactly as Starlette's CORSMiddleware with the same policy (the middleware it replaced).
+_VARY_APP_HEADERS = [[(b"content-type", b"application/json")], [(b"vary", b"Accept-Encoding"), (b"x-a", b"1")]]
+_REQUESTS = [
+    ("GET", []),
+    ("GET", [(b"origin", ORIGIN.encode())]),
+    ("GET", [(b"origin", b"https://sandbox.cds-hooks.org")]),
+    ("GET", [(b"origin", b"https://evil.example"), (b"origin", b"https://sandbox.cds-hooks.org")]),
+    ("POST", [(b"origin", b"https://sandbox.cds-hooks.org"), (b"content-type", b"application/json")]),
+    ("OPTIONS", [(b"origin", ORIGIN.encode())]),  # no Access-Control-Request-Method: not a preflight
+    ("OPTIONS", [(b"access-control-request-method", b"POST")]),  # no Origin: not a preflight
+    *(
+        ("OPTIONS", [(b"origin", origin), (b"access-control-request-method", method), *extra])
+        for origin in (ORIGIN.encode(), b"https://sandbox.cds-hooks.org", b"https://evil.example")
+        for method in (b"POST", b"GET", b"DELETE")
+        for extra in (
+            [],
+            [(b"access-control-request-headers", b"authorization,content-type")],
+            [(b"access-control-request-headers", b"Authorization, Content-Type, Accept")],
+            [(b"access-control-request-headers", b"x-secret")],
+            [(b"access-control-request-private-network", b"true")],
+        )
+    ),
+]
+
+
+async def _drive(app: Any, method: str, headers: list[tuple[bytes, bytes]]) -> list[Any]:
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+             "scheme": "http", "path": "/cds-services", "raw_path": b"/cds-services", "query_string": b"",
+             "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append((message["type"], message.get("status"), list(message.get("headers", [])),
+                     message.get("body")))
+
+    await app(scope, receive, send)
+    return sent
+
+
+@pytest.mark.parametrize("production", [False, True], ids=["development", "production"])
+@pytest.mark.parametrize("app_headers", _VARY_APP_HEADERS, ids=["plain", "with-vary"])
+def test_edge_layer_answers_as_starlette_cors_middleware(production: bool, app_headers: list[Any]) -> None:
+    import asyncio
+
+    from starlette.middleware.cors import CORSMiddleware
+
+    from service.api.cors import CorsPolicy
+    from service.api.edge import CORS_HEADERS, CORS_MAX_AGE, CORS_METHODS, EdgeLayer
+    from service.security.limits import BodyLimit
+
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": list(app_headers)})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    origins = ["https://sandbox.cds-hooks.org"] if production else ["*"]
+    reference = CORSMiddleware(endpoint, allow_origins=origins, allow_methods=list(CORS_METHODS),
+                               allow_headers=list(CORS_HEADERS), max_age=CORS_MAX_AGE)
+    edge = EdgeLayer(endpoint, CorsPolicy(origins, CORS_METHODS, CORS_HEADERS, CORS_MAX_AGE), BodyLimit(1024))
+    for method, headers in _REQUESTS:
+        expected = asyncio.run(_drive(reference, method, headers))
+        assert asyncio.run(_drive(edge, method, headers)) == expected, (method, headers)

@@ -9,7 +9,7 @@ from service.api.card_record import record_and_filter
 from service.api.deps import AppState, app_state, authenticate
 from service.api.order_hooks import answer_order_hook
 from service.api.parsing import parse_body
-from service.cdshooks.models import HookRequest, HookResponse, wire_json
+from service.cdshooks.models import HookRequest, HookResponse, response_json, wire_json
 from service.engine import evaluate
 from service.errors import InvalidRequest, UnknownService
 from service.fhir.client import FhirClient
@@ -55,4 +55,8 @@ async def invoke(service_id: str, request: Request) -> Response:
         cards, after = await record_and_filter(state, request, hook_request, result.tier, cards, now)
     request.state.tier = result.tier
     request.state.cards = len(cards)
-    return Response(wire_json(HookResponse(cards=cards)), media_type="application/json", background=after)
+    if cards is result.cards and len(result.wire) == len(cards):  # the engine's cards, none held back
+        body = response_json(result.wire)
+    else:
+        body = wire_json(HookResponse(cards=cards))
+    return Response(body, media_type="application/json", background=after)

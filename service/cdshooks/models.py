@@ -6,9 +6,11 @@ drops ``None`` and empty containers so no optional member is ever null or empty 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -320,3 +322,12 @@ def wire_json(model: BaseModel) -> bytes:
     without walking it in Python (a test checks both agree on every fixture case).
     """
     return model.model_dump_json(by_alias=True, exclude_defaults=True).encode()
+
+
+def response_json(cards: Sequence[dict[str, Any]]) -> bytes:
+    """``{"cards": [...]}`` from cards already in wire form (``service.render.render_wire``), with orjson.
+
+    The same bytes as ``wire_json(HookResponse(cards=...))`` of the equal wire models (a test checks every
+    fixture case); ``cards`` may be empty.
+    """
+    return orjson.dumps({"cards": cards})

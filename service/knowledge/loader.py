@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ import jsonschema
 from pydantic import BaseModel, ValidationError
 
 from service.errors import KnowledgeError
+from service.knowledge.card_parts import CardParts, build_card_parts
 from service.knowledge.config import Role, RulesConfig
 from service.knowledge.feedback_spec import FeedbackFile, FeedbackKnowledge
 from service.knowledge.imaging import OrderDecisions, OrderKnowledge, check_order_decisions, spine_imaging
@@ -84,6 +85,11 @@ class Knowledge:
 
     def vs(self, role: Role) -> CompiledValueSet:
         return self.by_role[role]
+
+    @cached_property
+    def card_parts(self) -> CardParts:
+        """The patient-view cards' constant parts in wire form (built by ``load_knowledge``, once)."""
+        return build_card_parts(self.cards, self.feedback, self.service.hook)
 
 
 def resolve_roles(
@@ -157,7 +163,7 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         validated(root / "text" / "targets.json", schemas / "text-targets.schema.json"),
         validated(root / "text" / "context.json", schemas / "text-context.schema.json"),
     )
-    return Knowledge(
+    knowledge = Knowledge(
         root=root,
         service=service,
         config=config,
@@ -171,6 +177,8 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         feedback=feedback,
         version=knowledge_version(root, config_overrides),
     )
+    knowledge.card_parts  # noqa: B018 (built at load, not on the first request)
+    return knowledge
 
 
 def load_order_knowledge(
