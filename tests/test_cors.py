@@ -73,7 +73,11 @@ def test_unhandled_error_is_500_operation_outcome_with_cors(tmp_path: Path, monk
 
 
 # The edge layer answers exactly as Starlette's CORSMiddleware with the same policy (the middleware it replaced).
-_VARY_APP_HEADERS = [[(b"content-type", b"application/json")], [(b"vary", b"Accept-Encoding"), (b"x-a", b"1")]]
+_VARY_APP_HEADERS = [
+    [(b"content-type", b"application/json")],
+    [(b"vary", b"Accept-Encoding"), (b"x-a", b"1")],
+    [(b"access-control-allow-origin", b"https://x.example"), (b"vary", b"A"), (b"x-a", b"1"), (b"vary", b"B")],
+]
 _REQUESTS = [
     ("GET", []),
     ("GET", [(b"origin", ORIGIN.encode())]),
@@ -115,7 +119,7 @@ async def _drive(app: Any, method: str, headers: list[tuple[bytes, bytes]]) -> l
 
 
 @pytest.mark.parametrize("production", [False, True], ids=["development", "production"])
-@pytest.mark.parametrize("app_headers", _VARY_APP_HEADERS, ids=["plain", "with-vary"])
+@pytest.mark.parametrize("app_headers", _VARY_APP_HEADERS, ids=["plain", "with-vary", "with-origin-and-two-vary"])
 def test_edge_layer_answers_as_starlette_cors_middleware(production: bool, app_headers: list[Any]) -> None:
     import asyncio
 

@@ -64,10 +64,21 @@ class CorsPolicy:
 
     def mark(self, headers: RawHeaders, origin: bytes | None) -> None:
         """Add the CORS headers of a simple (non-preflight) response to its raw ``headers``, in place."""
-        if origin is not None and (self.allow_all or self.allows(origin.decode("latin-1"))):
-            _set(headers, b"access-control-allow-origin", b"*" if self.allow_all else origin)
+        allow = origin is not None and (self.allow_all or self.allows(origin.decode("latin-1")))
+        value = b"*" if self.allow_all else origin or b""
+        if not any(key in _MARKED for key, _ in headers):  # the usual case: nothing to merge or replace
+            if allow:
+                headers.append((_ALLOW_ORIGIN, value))
+            headers.append((b"vary", b"Origin"))
+            return
+        if allow:
+            _set(headers, _ALLOW_ORIGIN, value)
         vary = [value for key, value in headers if key == b"vary"]
         _set(headers, b"vary", b", ".join([*vary, b"Origin"]))
+
+
+_ALLOW_ORIGIN = b"access-control-allow-origin"
+_MARKED = frozenset({_ALLOW_ORIGIN, b"vary"})
 
 
 def _set(headers: RawHeaders, key: bytes, value: bytes) -> None:
