@@ -181,13 +181,19 @@ class Proposal:
     actions: list[tuple[str, dict[str, Any]]]
 
 
-def proposals(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str) -> list[Proposal]:
-    """What a card of ``tier`` proposes, in suggestion order: the plan's orders, then the blood tests."""
+def proposals(
+    a: Assessment, tier: str, k: Knowledge, now: datetime, hook_instance: str,
+    planned_list: list[PlannedOrder] | None = None,
+) -> list[Proposal]:
+    """What a card of ``tier`` proposes, in suggestion order: the plan's orders, then the blood tests.
+
+    ``planned_list`` is :func:`planned_orders` of the same arguments when the caller already has it.
+    """
     plan = k.orders.plans.get(tier)
     if plan is None:
         return []
     out = []
-    for planned in planned_orders(a, tier, k, now):
+    for planned in planned_orders(a, tier, k, now) if planned_list is None else planned_list:
         order = planned.spec
         imaging = order.category == "imaging"
         priority = plan.imaging_priority if imaging else plan.referral_priority

@@ -237,9 +237,12 @@ def flag_count(a: Assessment, k: Knowledge) -> int:
     return len(flag_features(a, k))
 
 
-def render_detail(a: Assessment, tier: str, k: Knowledge, now: datetime) -> str:
+def render_detail(
+    a: Assessment, tier: str, k: Knowledge, now: datetime, orders: list[PlannedOrder] | None = None
+) -> str:
+    """The card's ``detail``; ``orders`` are the tier's :func:`planned_orders` when the caller has them."""
     text = k.cards.tiers[tier]
-    orders = planned_orders(a, tier, k, now)
+    orders = planned_orders(a, tier, k, now) if orders is None else orders
     features = flag_features(a, k)
     notes, cited = _notes(a, tier, k, now)
     questions = [k.cards.texts["questionsHeading"], *(_line(q, k) for q in text.questions)]
@@ -262,11 +265,12 @@ def render_wire(a: Assessment, tier: str, k: Knowledge, now: datetime, hook_inst
     compares both on every fixture case).
     """
     parts = k.card_parts.tiers[tier]
-    found = proposals(a, tier, k, now, hook_instance)
+    planned = planned_orders(a, tier, k, now)  # once, for the detail's action lines and the suggestions
+    found = proposals(a, tier, k, now, hook_instance, planned)
     card: dict[str, Any] = {
         "uuid": stable_uuid(hook_instance, tier),
         "summary": parts.summary,
-        "detail": render_detail(a, tier, k, now),
+        "detail": render_detail(a, tier, k, now, planned),
         "indicator": parts.indicator,
         "source": parts.source,
     }
