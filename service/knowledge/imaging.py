@@ -72,17 +72,11 @@ class DecisionRow(_Model):
     why: str
 
 
-class ReasonSpec(_Model):
-    code: str
-    display: str
-
-
 class MismatchCard(_Model):
     summary: str
     detail: tuple[str, ...]
     why: dict[str, str]
     suggestion_label: str
-    override_reasons: tuple[ReasonSpec, ...] = ()
 
 
 class EarlyCard(_Model):
@@ -90,12 +84,17 @@ class EarlyCard(_Model):
     summary: str
     detail: tuple[str, ...]
     links: tuple[str, ...] = ()
-    override_reasons: tuple[ReasonSpec, ...] = ()
 
 
 class OrderCards(_Model):
+    """The order hooks' cards by kind; feedback.json's ``cards`` limits name these kinds."""
+
     mismatch: MismatchCard
     early: EarlyCard
+
+    @classmethod
+    def kinds(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
 
 
 class OrderDecisions(_Model):
