@@ -130,6 +130,18 @@ class SpineImaging:
                 return self.studies[key]
         return None
 
+    def mri_keys(self) -> frozenset[Key]:
+        """Every spine MRI code (the pre-validation filter keeps resources carrying one)."""
+        return frozenset(key for key, study in self.studies.items() if study.modality == "MRI")
+
+    def first_mri(self, keys: Iterable[Key]) -> Study | None:
+        """The study of the first already-normalised code that is a spine MRI; None when none is."""
+        for key in keys:
+            study = self.studies.get(key)
+            if study is not None and study.modality == "MRI":
+                return study
+        return None
+
     def of_concept(self, concept: Any) -> Study | None:
         """The study a CodeableConcept names, reading only its codings (text is never trusted for codes)."""
         codings = concept.get("coding") if isinstance(concept, Mapping) else None
