@@ -60,8 +60,19 @@ def test_the_cases_exercise_every_optional_member() -> None:
     assert {"suggestions", "selectionBehavior", "overrideReasons", "links", "isRecommended"} <= seen
 
 
-def test_the_endpoint_answers_the_fast_bytes(tmp_path: Path) -> None:
-    case = next(c for c in CASES if c.tier == "C1" and c.order_context is None)
+@pytest.mark.parametrize("tier", ["C1", "C3"])  # C3 offers the snooze: the answer waits for the card record
+def test_the_endpoint_answers_the_fast_bytes(tmp_path: Path, tier: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import service.api.hooks as hooks
+
+    served: list[bytes] = []
+    fast = hooks.response_json
+
+    def spy(cards: Any) -> bytes:
+        served.append(fast(cards))
+        return served[-1]
+
+    monkeypatch.setattr(hooks, "response_json", spy)
+    case = next(c for c in CASES if c.tier == tier and c.order_context is None)
     k = knowledge_for(case)
     prefetch = case.prefetch(k.service)
     body = {"hook": "patient-view", "hookInstance": case.hook_instance,
@@ -71,3 +82,4 @@ def test_the_endpoint_answers_the_fast_bytes(tmp_path: Path) -> None:
         response = client.post(SERVICE_URL, json=body)
     assert response.status_code == 200
     assert response.content == wire_json(HookResponse(cards=expected.cards)) == response_json(expected.wire)
+    assert served == [response.content]  # answered through the fast path, not the models

@@ -9,8 +9,8 @@ from service.api.card_record import record_and_filter
 from service.api.deps import AppState, app_state, authenticate
 from service.api.order_hooks import answer_order_hook
 from service.api.parsing import parse_body
-from service.cdshooks.models import HookRequest, HookResponse, response_json, wire_json
-from service.engine import evaluate
+from service.cdshooks.models import Card, HookRequest, HookResponse, response_json, wire_json
+from service.engine import Evaluation, evaluate
 from service.errors import InvalidRequest, UnknownService
 from service.fhir.client import FhirClient
 from service.gather import gather
@@ -61,8 +61,14 @@ async def invoke(request: Request) -> Response:
         cards, after = await record_and_filter(state, request, hook_request, result.tier, cards, now)
     request.state.tier = result.tier
     request.state.cards = len(cards)
-    if cards is result.cards and len(result.wire) == len(cards):  # the engine's cards, none held back
-        body = response_json(result.wire)
-    else:
-        body = wire_json(HookResponse(cards=cards))
-    return Response(body, media_type="application/json", background=after)
+    return Response(answer_json(result, cards), media_type="application/json", background=after)
+
+
+def answer_json(result: Evaluation, cards: list[Card]) -> bytes:
+    """``cards`` (the engine's, less any a snooze held back) as wire JSON: from the engine's wire form of
+    each (orjson) when it has one, else dumped from the models."""
+    if len(result.wire) == len(result.cards):
+        wires = {id(card): wire for card, wire in zip(result.cards, result.wire, strict=True)}
+        if all(id(card) in wires for card in cards):
+            return response_json([wires[id(card)] for card in cards])
+    return wire_json(HookResponse(cards=cards))
