@@ -66,6 +66,23 @@ def literal_variants(pattern: Sequence[dict[str, Any]] | None) -> list[str] | No
     return sorted({v for v in variants if v})
 
 
+def expand_word_lists(pattern: Sequence[dict[str, Any]], lists: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """``pattern`` with every ``{"IN": "@name"}`` (or an ``"@name"`` item of an IN list) replaced by the words of
+    ``wordLists[name]`` in cards/text/targets.json. Raises KeyError for an unknown list."""
+    out: list[dict[str, Any]] = []
+    for token in pattern:
+        spec = dict(token)
+        for attr, value in token.items():
+            if isinstance(value, dict) and "IN" in value:
+                items = [value["IN"]] if isinstance(value["IN"], str) else value["IN"]
+                words: list[str] = []
+                for item in items:
+                    words += lists[item[1:]] if isinstance(item, str) and item.startswith("@") else [item]
+                spec[attr] = {**value, "IN": words}
+        out.append(spec)
+    return out
+
+
 def _short(sentence: str, start: int, end: int) -> str:
     """The sentence in at most 120 characters, cut around the match [start, end) when it is longer."""
     text = " ".join(sentence.split())
@@ -127,14 +144,15 @@ class ClinicalText:
         nlp.add_pipe("backpain_line_breaks")
         matcher: Any = nlp.add_pipe("medspacy_target_matcher")
         rules: list[Any] = []
-        for sign in targets["signs"]:
-            rules += [TargetRule(p, sign["id"]) for p in sign["phrases"]]
-            rules += [
-                TargetRule(f"{sign['id']} pattern {i}", sign["id"], pattern=pattern)
-                for i, pattern in enumerate(sign.get("patterns", ()))
-            ]
-        rules += [TargetRule(p, IGNORED) for p in targets["ignore"]]
+        lists: dict[str, list[str]] = targets.get("wordLists", {})
         try:
+            for sign in targets["signs"]:
+                rules += [TargetRule(p, sign["id"]) for p in sign["phrases"]]
+                rules += [
+                    TargetRule(f"{sign['id']} pattern {i}", sign["id"], pattern=expand_word_lists(pattern, lists))
+                    for i, pattern in enumerate(sign.get("patterns", ()))
+                ]
+            rules += [TargetRule(p, IGNORED) for p in targets["ignore"]]
             matcher.add(rules)
             ctx: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
             replaced = set(context.get("replaceDefaults", ()))
