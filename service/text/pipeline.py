@@ -12,17 +12,20 @@ import hashlib
 import json
 import logging
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from service.errors import KnowledgeError
+from service.text.prefilter import Prefilter
 
 log = logging.getLogger(__name__)
 
 SENTENCE_CHARS = 120
 IGNORED = "ignored"
 LABEL_CACHE = 8192
+NOTE_CACHE = 256
 
 
 class Mention(NamedTuple):
@@ -168,30 +171,73 @@ class ClinicalText:
                 for r in context["rules"]
             ]
             kept = [r for r in packaged if r.literal not in replaced]
-            ctx.add([phrase for r in [*kept, *ours] for phrase in _as_phrases(ConTextRule, r)])
+            modifier_rules = [phrase for r in [*kept, *ours] for phrase in _as_phrases(ConTextRule, r)]
+            ctx.add(modifier_rules)
         except (ValueError, KeyError, TypeError) as exc:
             raise KnowledgeError(f"cards/text: a target or ConText rule cannot be compiled: {exc}") from exc
         self._nlp = nlp
+        self._split = nlp.pipeline[:2]  # sentencizer, line breaks
+        self._matcher, self._context = matcher, ctx
+        sign_rules = [r for r in rules if r.category != IGNORED]
+        self._prefilter = Prefilter.build(nlp, sign_rules, [*rules, *modifier_rules])
         self._labels: dict[str, tuple[Mention, ...]] = {}
+        self._notes: OrderedDict[bytes, tuple[Mention, ...]] = OrderedDict()
 
     def read_label(self, text: str) -> tuple[Mention, ...]:
         """``read`` for terminology strings (code.text, displays), memoised: they repeat across patients."""
         found = self._labels.get(text)
         if found is None:
-            found = self.read(text)
+            found = self.read_uncached(text)
             if len(self._labels) < LABEL_CACHE and len(text) <= 200:
                 self._labels[text] = found
         return found
 
     def read(self, text: str) -> tuple[Mention, ...]:
-        """Every target mention in ``text`` (ignored phrases left out), counted or not."""
+        """Every target mention in ``text`` (ignored phrases left out), counted or not.
+
+        The result for an identical text is kept per process (bounded LRU keyed by a digest of the text, so the
+        cache holds no note text): the same note is read again on every hook call of a chart."""
+        if not text or not text.strip():
+            return ()
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        found = self._notes.get(key)
+        if found is not None:
+            self._notes.move_to_end(key)
+            return found
+        found = self.read_uncached(text)
+        self._notes[key] = found
+        if len(self._notes) > NOTE_CACHE:
+            self._notes.popitem(last=False)
+        return found
+
+    def read_uncached(self, text: str) -> tuple[Mention, ...]:
+        """``read`` without the cache: only the sentences that can hold a target go through the matcher and
+        ConText (service/text/prefilter.py says why the result is the same as ``read_full``)."""
+        if not text or not text.strip():
+            return ()
+        if self._prefilter is None:
+            return self.read_full(text)
+        doc = self._nlp.make_doc(text)
+        for _, component in self._split:
+            doc = component(doc)
+        reduced = self._prefilter.reduce(doc)
+        return () if reduced is None else self._mentions(reduced)
+
+    def read_full(self, text: str) -> tuple[Mention, ...]:
+        """The reference path: the whole text through the whole pipeline (what ``read`` must always equal)."""
         if not text or not text.strip():
             return ()
         doc = self._nlp.make_doc(text)
-        for name, component in self._nlp.pipeline:
+        for _, component in self._split:
             doc = component(doc)
-            if name == "medspacy_target_matcher" and not doc.ents:
-                return ()  # nothing to put in context: skip ConText, a third of the cost of a note
+        return self._mentions(doc)
+
+    def _mentions(self, doc: Any) -> tuple[Mention, ...]:
+        """Target matcher and ConText on a sentence-split doc, and the mentions of signs they found."""
+        doc = self._matcher(doc)
+        if not doc.ents:
+            return ()  # nothing to put in context: skip ConText, a third of the cost of a note
+        doc = self._context(doc)
         out: list[Mention] = []
         for ent in doc.ents:
             sign = self.signs.get(ent.label_)
@@ -204,7 +250,6 @@ class ClinicalText:
                 Mention(sign.id, ent.text, sentence, categories, not (sign.voided_by & set(categories)))
             )
         return tuple(out)
-
 
 
 def _digest(*parts: Any) -> str:
