@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -182,6 +183,7 @@ class ClinicalText:
         self._prefilter = Prefilter.build(nlp, sign_rules, [*rules, *modifier_rules])
         self._labels: dict[str, tuple[Mention, ...]] = {}
         self._notes: OrderedDict[bytes, tuple[Mention, ...]] = OrderedDict()
+        self._lock = threading.Lock()  # the cache may be shared by threads (one pipeline per process)
 
     def read_label(self, text: str) -> tuple[Mention, ...]:
         """``read`` for terminology strings (code.text, displays), memoised: they repeat across patients."""
@@ -200,14 +202,16 @@ class ClinicalText:
         if not text or not text.strip():
             return ()
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        found = self._notes.get(key)
-        if found is not None:
-            self._notes.move_to_end(key)
-            return found
+        with self._lock:
+            found = self._notes.get(key)
+            if found is not None:
+                self._notes.move_to_end(key)
+                return found
         found = self.read_uncached(text)
-        self._notes[key] = found
-        if len(self._notes) > NOTE_CACHE:
-            self._notes.popitem(last=False)
+        with self._lock:
+            self._notes[key] = found
+            while len(self._notes) > NOTE_CACHE:
+                self._notes.popitem(last=False)
         return found
 
     def read_uncached(self, text: str) -> tuple[Mention, ...]:
