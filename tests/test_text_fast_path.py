@@ -68,6 +68,24 @@ def assembled_notes() -> list[str]:
     return notes
 
 
+EDGES = [
+    "Night\tpain, worse at\nnight.",
+    "Pain.\n\nAt night it is worse.",
+    "no\nnight pain",
+    "Pain wakes her at\nnight",
+    "Denies:\nnight pain\nweight loss",
+    "Red flags:\n- night pain: no\n- weight loss: none\n- saddle anaesthesia: absent",
+    "CES?\nretention",
+    "Lost 5\nkg",
+    "Despite\nnaproxen. Pain persists",
+    "ΣΙΣΥΦΟΣ night pain ΟΔΟΣ; naïve weight loss… ok",
+    "Night pain 😀 since Monday",
+    "   ",
+    "Mother: breast cancer.\r\nMe: none",
+    "Safety-netting given. Return if numbness\nin the saddle area.",
+]
+
+
 def test_the_fixture_cases_hold_clinical_notes_to_compare() -> None:
     texts = fixture_texts()
     assert len(texts) > 50
@@ -76,7 +94,7 @@ def test_the_fixture_cases_hold_clinical_notes_to_compare() -> None:
 
 @pytest.mark.parametrize(
     "group",
-    ["sentences", "fixtures", "bench", "assembled"],
+    ["sentences", "fixtures", "bench", "assembled", "edges"],
 )
 def test_fast_path_equals_full_path(ct: ClinicalText, group: str) -> None:
     texts = {
@@ -84,6 +102,7 @@ def test_fast_path_equals_full_path(ct: ClinicalText, group: str) -> None:
         "fixtures": fixture_texts,
         "bench": lambda: [note_text(i) for i in range(NOTES)] + list(POOL),
         "assembled": assembled_notes,
+        "edges": lambda: EDGES,
     }[group]()
     differ = [t for t in texts if ct.read_uncached(t) != ct.read_full(t) or ct.read(t) != ct.read_full(t)]
     assert differ == []
