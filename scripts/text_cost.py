@@ -4,7 +4,9 @@ Usage: python scripts/text_cost.py [--requests N] [--engine]
 Reads the notes of service/bench/notes.py (the body of ``backpain-cds bench --workloads notes``) in process and
 prints CPU milliseconds (time.process_time) per request = reading all 10 notes, median and p90 over N requests,
 for each path the pipeline has: ``full`` (every sentence through the whole spaCy pipeline), ``fast`` (only the
-sentences that can hold a target, no cache) and ``cached`` (``read``: fast plus the per-process note cache; the
+sentences that can hold a target, no cache), ``segments`` (``read`` on notes never seen before whose sentences
+were: each request's notes get a new, target-free last line, so the note cache misses and the segment cache
+hits, as for notes copied forward or built from templates) and ``cached`` (``read``: the same notes again; the
 bench body repeats the same notes on every request, so this is what the bench sees, not what distinct patients
 cost). Modes are interleaved request by request so that machine load hits them alike; compare the ratios.
 ``--engine`` also times a whole evaluation in process (prefetch to cards, no HTTP) of the bench's ``typical``
@@ -37,17 +39,19 @@ def main(argv: list[str]) -> int:
     modes: dict[str, Callable[[str], object]] = {"full": getattr(ct, "read_full", ct.read)}
     if hasattr(ct, "read_uncached"):
         modes["fast"] = ct.read_uncached
+        modes["segments"] = ct.read
         modes["cached"] = ct.read
     times: dict[str, list[float]] = {name: [] for name in modes}
     for _ in range(3):  # warm-up: lexemes, regex caches
         for read in modes.values():
             for note in notes:
                 read(note)
-    for _ in range(requests):
+    for n in range(requests):
         for name, read in modes.items():
+            texts = [f"{note}\nRef {n}-{i}" for i, note in enumerate(notes)] if name == "segments" else notes
             start = time.process_time()
-            for note in notes:
-                read(note)
+            for text in texts:
+                read(text)
             times[name].append((time.process_time() - start) * 1000)
     words = sum(len(n.split()) for n in notes)
     print(f"{NOTES} notes, {words} words per request, {requests} requests per mode (CPU ms per request)")

@@ -1,9 +1,9 @@
 """The fast clinical-text path gives exactly what the full pipeline gives (issue 13).
 
 ``ClinicalText.read`` = ``read_uncached`` (only segments that can hold a target go through the matcher and
-ConText, service/text/prefilter.py) plus a per-process cache; ``read_full`` puts every text through the whole
-pipeline. They must agree on every labelled sentence, every text of the fixture cases, the benchmark's notes and
-notes assembled from the labelled sentences with every kind of separator.
+ConText, service/text/prefilter.py) plus per-process caches of notes and of segments; ``read_full`` puts every
+text through the whole pipeline. They must agree on every labelled sentence, every text of the fixture cases,
+the benchmark's notes and notes assembled from the labelled sentences with every kind of separator.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from service.bench.notes import NOTES, POOL, note_text
 from service.fixtures_catalog import list_cases
 from service.text.evaluation import read_rows
-from service.text.pipeline import NOTE_CACHE, ClinicalText
+from service.text.pipeline import NOTE_CACHE, SEGMENT_CACHE, ClinicalText
 from tests.support.engine import knowledge
 
 HERE = Path(__file__).resolve().parent / "text"
@@ -108,6 +108,16 @@ def test_fast_path_equals_full_path(ct: ClinicalText, group: str) -> None:
     assert differ == []
 
 
+def test_a_sentence_seen_in_another_note_is_read_from_the_segment_cache(ct: ClinicalText) -> None:
+    first = "Seen in clinic today. Pain wakes her at night. Denies saddle anaesthesia."
+    ct.read(first)
+    cached = len(ct._segments)
+    second = "Reviewed by phone today. Denies saddle anaesthesia. Pain wakes her at night."
+    assert ct.read(second) == ct.read_full(second)
+    assert len(ct._segments) == cached  # both kept sentences were already known
+    assert [m.sign for m in ct.read(second)] == ["neuro-emergency", "night-pain"]
+
+
 def test_the_prefilter_drops_sentences_without_targets(ct: ClinicalText) -> None:
     """The fast path is really taken: a benchmark note loses most of its tokens before the matcher."""
     assert ct._prefilter is not None
@@ -124,6 +134,7 @@ def test_the_note_cache_is_bounded_and_keeps_no_text(ct: ClinicalText) -> None:
     for i in range(NOTE_CACHE + 20):
         ct.read(f"Unique note {i + 1}: no night pain.")
     assert len(ct._notes) <= NOTE_CACHE
-    assert all(isinstance(k, bytes) and len(k) == 16 for k in ct._notes)
+    assert all(isinstance(k, bytes) and len(k) == 16 for k in [*ct._notes, *ct._segments])
+    assert len(ct._segments) <= SEGMENT_CACHE
     assert ct.read("Unique note 0: pain wakes her at night.") == first
     assert [m.sign for m in first if m.counted] == ["night-pain"]

@@ -9,6 +9,8 @@ compares both over every labelled sentence, the fixture notes and the benchmark 
   first one, and only if some rule has a token before its last one that accepts that token. Where no rule can,
   the boundary is *hard*: the text splits there into independent segments. Usually a full stop ends the
   sentence and no rule continues after a full stop, so segments are sentences.
+- A segment's mentions therefore depend only on the segment (its tokens, whitespace, sentence starts, norms):
+  ``ClinicalText.read`` keeps them per segment too, so a sentence copied into many notes is read once.
 - A segment can hold a mention only if, for one sign rule, every token the rule requires (not optional)
   accepts some token of the segment. Segments where no sign rule can match are dropped; the others are kept
   whole, with their tokens, whitespace and sentence starts, and read as one doc.
@@ -175,8 +177,8 @@ class Prefilter:
         text_set = set(texts)
         return any(self._satisfied(specs, text_set, lower_set) for specs in candidates)
 
-    def reduce(self, doc: Any) -> Any | None:
-        """``doc`` (sentence-split) with only the segments that can hold a sign; None when none can."""
+    def segments(self, doc: Any) -> list[tuple[int, int]]:
+        """The token ranges [start, end) of ``doc`` (sentence-split) that can hold a sign, in order."""
         texts = [t.text for t in doc]
         lowers = [text.lower() for text in texts]
         every_lower = set(lowers)
@@ -188,7 +190,7 @@ class Prefilter:
             if rules:
                 anchored[word] = rules
         if not unanchored and not anchored:
-            return None
+            return []
         possible = (unanchored, anchored)
         bounds = [0]
         for sent in doc.sents:
@@ -196,15 +198,20 @@ class Prefilter:
                 bounds.append(sent.start)
         bounds.append(len(doc))
         if len(bounds) == 2:
-            return doc
-        kept = [(a, b) for a, b in pairwise(bounds) if self._holds(possible, texts[a:b], lowers[a:b])]
-        if len(kept) == len(bounds) - 1:
+            return [(0, len(doc))]
+        return [(a, b) for a, b in pairwise(bounds) if self._holds(possible, texts[a:b], lowers[a:b])]
+
+    @staticmethod
+    def rebuild(doc: Any, kept: list[tuple[int, int]]) -> Any | None:
+        """A new doc of the ``kept`` segments (their tokens, whitespace, sentence starts and norms, in order);
+        ``doc`` itself when that is all of it; None when it cannot be rebuilt exactly."""
+        if kept == [(0, len(doc))]:
             return doc
         from spacy.tokens import Doc
 
         tokens = [doc[i] for a, b in kept for i in range(a, b)]
         if any(t.whitespace_ not in ("", " ") for t in tokens):
-            return doc  # cannot be rebuilt exactly: read it whole
+            return None
         reduced = Doc(
             doc.vocab,
             words=[t.text for t in tokens],
@@ -215,3 +222,11 @@ class Prefilter:
             if new.norm != old.norm:  # a tokenizer exception's norm ("n't" -> "not"): keep it
                 new.norm_ = old.norm_
         return reduced
+
+    def reduce(self, doc: Any) -> Any | None:
+        """``doc`` (sentence-split) with only the segments that can hold a sign; None when none can."""
+        kept = self.segments(doc)
+        if not kept:
+            return None
+        reduced = self.rebuild(doc, kept)
+        return doc if reduced is None else reduced  # not rebuildable: read it whole
