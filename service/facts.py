@@ -6,6 +6,7 @@ resource (Readings 7), Condition activity (§2.1.2) and (system, code) normalisa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from service.text.sources import condition_texts, document_texts, observation_te
 
 __all__ = ["Fact", "PatientFacts", "TextFact", "build_facts"]
 
+log = logging.getLogger("service.fhir.models")
 OBSERVATION_OK = frozenset({"final", "amended", "corrected"})
 MED_REQUEST_OK = frozenset({"active", "completed", "stopped", "on-hold"})
 MED_STATEMENT_OK = frozenset({"active", "completed", "intended", "stopped"})
@@ -46,11 +48,18 @@ def read_items(items: Sequence[Item], resource_type: str) -> tuple[list[Typed], 
     for item in items:
         if isinstance(item, d.FhirStruct):
             if type(item).__name__ == resource_type and isinstance(item, d.Resource):
-                out.append(item)
+                try:
+                    item.fill_dates()  # where the light model would validate: a bad date makes it unreadable
+                except ValueError:
+                    skipped += 1
+                else:
+                    out.append(item)
         else:
             read, bad = m.read_resources((item,), model)
             out += read
             skipped += bad
+    if skipped:
+        log.warning("skipped unreadable FHIR resources", extra={"resource_type": resource_type, "count": skipped})
     return out, skipped
 
 

@@ -21,7 +21,7 @@ What this module gives the rest of the service:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import msgspec
@@ -54,23 +54,34 @@ class _Light(Struct, gc=False):
 
 
 class _Dated(_Light):
-    """A Struct with dates. Only these run ``__post_init__``: a call per Coding would cost more than
-    the decoding itself."""
+    """A Struct with dates, or with members that hold some.
+
+    Each date is decoded as text under its JSON name; :meth:`fill_dates` parses it with ``parse_when``
+    into the attribute the readers use. That happens when the facts are built, after the relevance
+    filter, exactly where the light model would validate the resource: a malformed date makes it
+    unreadable (skipped and counted) there, and the dates of resources no rule reads are never parsed.
+    """
 
     _dates: ClassVar[tuple[str, ...]] = ()
+    _nested: ClassVar[tuple[str, ...]] = ()
 
-    def __post_init__(self) -> None:
-        # Each date is kept as text under the JSON name and parsed here into the attribute the readers
-        # use, with parse_when: the same rules, the same ValueError (msgspec turns it into a
-        # ValidationError, so the resource falls back to the tolerant path and is skipped there).
+    def fill_dates(self) -> None:
+        """Parse every date of this Struct and of its members. Raises ValueError for a malformed one."""
         for name in self._dates:
             text = getattr(self, name + "_text")
             if text is not None:
                 setattr(self, name, parse_when(text))
+        for name in self._nested:
+            value = getattr(self, name)
+            if type(value) is tuple:
+                for item in value:
+                    item.fill_dates()
+            elif value is not None:
+                value.fill_dates()
 
 
 def _date(name: str) -> Any:
-    """The parsed date attribute: filled by ``__post_init__``, its JSON name one no FHIR member has."""
+    """The parsed date attribute: filled by :meth:`_Dated.fill_dates`, its JSON name one no FHIR member has."""
     return field(default=None, name=name + "~parsed")
 
 
@@ -151,6 +162,7 @@ class Clinical(Resource):
 
 class Condition(Clinical):
     _dates = ("onsetDateTime", "abatementDateTime", "recordedDate")
+    _nested = ("onsetPeriod", "abatementPeriod", "note")
     clinicalStatus: CodeableConcept | None = None
     verificationStatus: CodeableConcept | None = None
     code: CodeableConcept | None = None
@@ -174,6 +186,7 @@ class Component(_Light):
 
 class Observation(Clinical):
     _dates = ("effectiveDateTime", "effectiveInstant", "issued")
+    _nested = ("effectivePeriod", "note")
     code: CodeableConcept | None = None
     valueQuantity: Quantity | None = None
     valueCodeableConcept: CodeableConcept | None = None
@@ -198,9 +211,9 @@ class MedicationUser(Clinical):
 
     def __post_init__(self) -> None:
         if self.medicationCodeableConcept == EMPTY_CONCEPT and self.medicationReference is not None:
-            # ``{}`` (falsy: the reference is resolved) and ``{"x": 1}`` (truthy: it is not) decode alike
+            # ``{}`` (falsy: the reference is resolved) and ``{"x": 1}`` (truthy: it is not) decode alike:
+            # msgspec turns this into a ValidationError, and the tolerant path reads the resource
             raise ValueError("an empty medicationCodeableConcept beside a medicationReference")
-        super().__post_init__()
 
     def with_concept(self, concept: CodeableConcept) -> MedicationUser:
         """A copy whose medication is ``concept`` (a resolved ``medicationReference``)."""
@@ -215,6 +228,7 @@ class MedicationRequest(MedicationUser):
 
 class MedicationStatement(MedicationUser):
     _dates = ("effectiveDateTime",)
+    _nested = ("effectivePeriod",)
     effectiveDateTime_text: str | None = _text("effectiveDateTime")
     effectiveDateTime: When | None = _date("effectiveDateTime")
     effectivePeriod: Period | None = None
@@ -222,6 +236,7 @@ class MedicationStatement(MedicationUser):
 
 class Procedure(Clinical):
     _dates = ("performedDateTime",)
+    _nested = ("performedPeriod",)
     code: CodeableConcept | None = None
     performedDateTime_text: str | None = _text("performedDateTime")
     performedDateTime: When | None = _date("performedDateTime")
@@ -237,6 +252,7 @@ class ServiceRequest(Clinical):
 
 class DiagnosticReport(Clinical):
     _dates = ("effectiveDateTime", "issued")
+    _nested = ("effectivePeriod",)
     code: CodeableConcept | None = None
     effectiveDateTime_text: str | None = _text("effectiveDateTime")
     effectiveDateTime: When | None = _date("effectiveDateTime")
@@ -255,6 +271,7 @@ class Activity(_Light):
 
 
 class CarePlan(Clinical):
+    _nested = ("period",)
     category: tuple[CodeableConcept, ...] = ()
     period: Period | None = None
     activity: tuple[Activity, ...] = ()
@@ -265,6 +282,12 @@ class ImagingStudy(Clinical):
     started_text: str | None = _text("started")
     started: When | None = _date("started")
     procedureCode: tuple[CodeableConcept, ...] = ()
+
+
+class OperationOutcome(FhirStruct):
+    """A searchset's outcome entry: its issues decide whether the page is trusted (service.fhir.searchset)."""
+
+    issue: Any = None
 
 
 # DocumentReference is not here: clinical notes are few, and the text step reads them as light models.
@@ -280,6 +303,7 @@ _ANY_RESOURCE = (
     | CarePlan
     | ImagingStudy
     | Medication
+    | OperationOutcome
 )
 _RESOURCE = msgspec.json.Decoder(_ANY_RESOURCE)
 _CONCEPT_ERRORS = (msgspec.ValidationError, TypeError, ValueError)
@@ -301,7 +325,7 @@ def concept_from(code: Mapping[str, Any] | CodeableConcept) -> CodeableConcept |
         return None
 
 
-def as_builtin(item: Struct | Mapping[str, Any]) -> Any:
+def as_builtin(item: Any) -> Any:
     """Plain JSON values of a Struct's decoded members (for a dict resource that reads a Struct's code)."""
     return msgspec.to_builtins(item) if isinstance(item, Struct) else item
 
@@ -361,7 +385,7 @@ class Value(Struct, frozen=True, gc=False):
     kind: Any = None
     plain: Any = None
     is_plain: bool = False
-    entries: tuple[Entry, ...] | None = None
+    entries: Sequence[Entry | BundleEntry] | None = None
     link: Any = None
     resource: Any = None
 
@@ -381,9 +405,16 @@ class Value(Struct, frozen=True, gc=False):
 def decode_resource(raw: Raw | bytes) -> Value:
     """One prefetch value or FHIR answer: Bundle entries and single resources as Structs where possible.
 
+    For a FHIR server's answer (a read, or a searchset page: :func:`service.fhir.searchset.read_decoded_page`)
+    as for a prefetch value.
+
     Raises:
         InvalidJson: the bytes are not JSON (only reached for what msgspec refused: orjson decides).
     """
+    try:
+        return _value(_ONE_VALUE.decode(raw))  # the whole value at once: the common case
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        pass
     try:
         head = _HEAD.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
@@ -409,10 +440,67 @@ class FastBody(Struct, frozen=True, gc=False):
     prefetch: dict[str, Value] | None
 
 
+class BundleEntry(Struct, gc=False):
+    """An entry as the one-pass decoding reads it (the same members as :class:`Entry`)."""
+
+    resource: _ANY_RESOURCE | None = None
+    fullUrl: Any = None
+    search: Any = None
+
+
+class Bundle(FhirStruct):
+    entry: list[BundleEntry] | None = None
+    link: Any = None
+
+
+class _Body(Struct, forbid_unknown_fields=True, gc=False):
+    """A whole hook request in one pass: the envelope members as raw JSON, the prefetch typed. Any other
+    top-level member (or a snake_case alias pydantic also accepts) sends the body down the layered path."""
+
+    hook: Raw = _ABSENT
+    hookInstance: Raw = _ABSENT
+    fhirServer: Raw = _ABSENT
+    fhirAuthorization: Raw = _ABSENT
+    context: Raw = _ABSENT
+    extension: Raw = _ABSENT
+    prefetch: dict[str, _ANY_RESOURCE | Bundle | None] | msgspec.UnsetType | None = msgspec.UNSET
+
+
+_BODY = msgspec.json.Decoder(_Body)
+_ONE_VALUE = msgspec.json.Decoder(_ANY_RESOURCE | Bundle)
+_ENVELOPE = ("hook", "hookInstance", "fhirServer", "fhirAuthorization", "context", "extension")
+_NULL = Value(plain=None, is_plain=True)
+
+
+def _value(decoded: FhirStruct | None) -> Value:
+    if decoded is None:
+        return _NULL
+    if isinstance(decoded, Bundle):
+        return Value(kind="Bundle", entries=decoded.entry or (), link=decoded.link)
+    return Value(kind=type(decoded).__name__, resource=decoded)
+
+
+def _one_pass(body: bytes) -> FastBody | None:
+    """The common case: every prefetch value a Bundle of the known resource types (or one, or null)."""
+    try:
+        decoded = _BODY.decode(body)
+        envelope = {name: orjson.loads(memoryview(raw)) for name in _ENVELOPE if len(raw := getattr(decoded, name))}
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, orjson.JSONDecodeError):
+        return None
+    prefetch = decoded.prefetch
+    if prefetch is msgspec.UNSET:
+        return FastBody(envelope, False, None)
+    values = None if prefetch is None else {key: _value(value) for key, value in prefetch.items()}
+    return FastBody(envelope, True, values)
+
+
 def split_body(body: bytes) -> FastBody | None:
-    """``body`` with its ``prefetch`` decoded in one pass, or ``None`` when the tolerant path must read it
-    (not valid UTF-8, not a JSON object, an envelope orjson refuses, a prefetch neither object nor null):
-    that path then answers exactly as it always did.
+    """``body`` with its ``prefetch`` decoded, or ``None`` when the tolerant path must read it (not valid
+    UTF-8, not a JSON object, an envelope orjson refuses, a prefetch neither object nor null): that path
+    then answers exactly as it always did.
+
+    One pass when msgspec can take the whole body at once; else value by value and resource by resource
+    (:func:`decode_resource`), so one odd resource costs only itself.
 
     Raises:
         InvalidJson: a part of the prefetch is not JSON (orjson's verdict, as today's).
@@ -422,6 +510,9 @@ def split_body(body: bytes) -> FastBody | None:
             body.decode("utf-8")  # msgspec does not check the UTF-8 of what it skips; orjson refuses it
         except UnicodeDecodeError:
             return None
+    fast = _one_pass(body)
+    if fast is not None:
+        return fast
     try:
         top = _TOP.decode(body)
         prefetch = _PREFETCH.decode(top["prefetch"]) if "prefetch" in top else None

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from service.fhir.decode import FhirStruct, Value
+from service.fhir.decode import FhirStruct, OperationOutcome, Value
 from service.record import Item, Resource
 
 NOT_MATCHES = frozenset({"include", "outcome"})
@@ -86,7 +86,7 @@ def _read(items: Iterable[tuple[Any, Any, Any]], next_url: str | None, resource_
             if type(mode) is not str or mode not in NOT_MATCHES:  # garbage search: a match
                 found.append(resource)
         elif kind == "OperationOutcome":
-            if type(resource) is dict and is_error_outcome(resource):
+            if is_error_outcome({"issue": resource.issue} if isinstance(resource, OperationOutcome) else resource):
                 return None
         elif kind == "Medication":
             medications.append((full_url if type(full_url) is str else None, resource))
