@@ -389,6 +389,17 @@ class Value(Struct, frozen=True, gc=False):
     link: Any = None
     resource: Any = None
 
+    @property
+    def resource_type(self) -> object:
+        """The value's resourceType (``None`` for a JSON value that is not an object)."""
+        if self.is_plain:
+            return self.plain.get("resourceType") if isinstance(self.plain, dict) else None
+        return self.kind
+
+    def single(self) -> Any:
+        """The one resource a read answered: a Struct, or the dict the tolerant path read."""
+        return self.plain if self.is_plain else self.resource
+
     def builtin(self) -> Any:
         """The value as plain JSON (Structs as their decoded members): for values no template asked for."""
         if self.is_plain:

@@ -93,3 +93,20 @@ def _read(items: Iterable[tuple[Any, Any, Any]], next_url: str | None, resource_
         elif kind == "Patient" and type(full_url) is str:
             patients.append((full_url, resource))
     return Page(found, medications, next_url, patients)
+
+
+def read_answer_page(value: Value, resource_type: str) -> tuple[Page[Item] | None, int] | None:
+    """A FHIR server's searchset page decoded by :func:`service.fhir.decode.decode_resource`: the page
+    (``None`` when an error outcome voids it) and how many entries it had; ``None`` when its ``entry`` or
+    ``link`` is not a list (the client refuses such an answer)."""
+    if value.is_plain:
+        bundle = value.plain
+        if not isinstance(bundle, dict) or not isinstance(bundle.get("entry"), list | None) \
+                or not isinstance(bundle.get("link"), list | None):
+            return None
+        entries = bundle.get("entry")
+        page: Page[Item] | None = read_page(bundle, resource_type)  # type: ignore[assignment]  # dicts are Items
+        return page, len(entries) if isinstance(entries, list) else 0
+    if not isinstance(value.link, list | None):
+        return None
+    return read_decoded_page(value, resource_type), len(value.entries or ())

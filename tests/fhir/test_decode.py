@@ -13,7 +13,7 @@ from service.bench.micro import run_now
 from service.cdshooks.models import HookRequest
 from service.facts import build_facts
 from service.fhir import decode as d
-from service.fhir.searchset import read_decoded_page, read_page
+from service.fhir.searchset import read_answer_page, read_decoded_page, read_page
 from service.gather import gather
 from service.settings import Settings
 from tests.support.engine import knowledge
@@ -129,3 +129,21 @@ def test_an_unknown_top_level_member_takes_the_layered_path_with_the_same_result
 def test_bytes_that_are_not_utf8_in_a_skipped_member_are_refused_like_today() -> None:
     raw = body(conditions=searchset(condition(text={"div": "PLACEHOLDER"}))).replace(b"PLACEHOLDER", b"\xff\xfe")
     assert d.split_body(raw) is None  # the tolerant path then answers with orjson's 400
+
+
+def test_a_server_answer_reads_the_same_decoded_or_as_a_dict() -> None:
+    """What the FHIR client gets from read_answer_page: today's read_page result, with Structs inside."""
+    medication = {"resourceType": "Medication", "id": "m1", "code": {"text": "x"}}
+    bundle = searchset(condition(), {**condition(), "id": "c2", "onsetDateTime": 5}, medication,
+                       {"resourceType": "OperationOutcome", "issue": [{"severity": "warning"}]})
+    bundle["link"] = [{"relation": "next", "url": "http://fhir.test/Condition?page=2"}]
+    answer = read_answer_page(d.decode_resource(orjson.dumps(bundle)), "Condition")
+    assert answer is not None and answer[0] is not None
+    page, entries = answer
+    plain = read_page(bundle, "Condition")
+    assert plain is not None and entries == 4
+    assert [d.kind_of(r) for r in page.resources] == [r["resourceType"] for r in plain.resources]
+    assert isinstance(page.resources[0], d.Condition) and page.resources[1] == plain.resources[1]
+    assert page.next_url == plain.next_url and len(page.medications) == 1
+    assert read_answer_page(d.decode_resource(b'{"resourceType": "Bundle", "entry": {}}'), "Condition") is None
+    assert read_answer_page(d.decode_resource(b'{"resourceType": "Bundle", "link": 1}'), "Condition") is None
