@@ -46,7 +46,12 @@ def read_items(items: Sequence[Item], resource_type: str) -> tuple[list[Typed], 
     out: list[Typed] = []
     skipped = 0
     for item in items:
-        if isinstance(item, d.FhirStruct):
+        if isinstance(item, d.DocumentReference):  # notes are read by the light model, as before
+            if resource_type == "DocumentReference":
+                read, bad = m.read_resources((d.as_builtin(item),), model)
+                out += read
+                skipped += bad
+        elif isinstance(item, d.FhirStruct):
             if type(item).__name__ == resource_type and isinstance(item, d.Resource):
                 try:
                     item.fill_dates()  # where the light model would validate: a bad date makes it unreadable

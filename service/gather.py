@@ -25,6 +25,7 @@ from service.cdshooks.models import HookRequest
 from service.cdshooks.prefetch import Prefetched
 from service.errors import FhirAccessError
 from service.fhir.client import FhirClient, FhirServer
+from service.fhir.decode import as_builtin
 from service.fhir.medications import MedicationIndex, to_read
 from service.fhir.policy import fhir_server_for
 from service.fhir.query import FhirQuery, TemplateError, render
@@ -130,14 +131,14 @@ async def _binaries(
     cannot be read is listed as not evaluated by the card, never a failure of the request.
     """
     notes = [r for key, item in spec.prefetch.items() if item.resource_type == "DocumentReference"
-             for r in resources.get(key, ()) if isinstance(r, Mapping)]  # notes are never decoded to Structs
+             for r in resources.get(key, ())]
     if not notes or client is None or remaining <= 0:
         return {}
     try:
         server = fhir_server_for(request, settings)
     except FhirAccessError:
         return {}
-    wanted = wanted_binaries(notes, now, server.base_url)
+    wanted = wanted_binaries([r if isinstance(r, Mapping) else as_builtin(r) for r in notes], now, server.base_url)
     if not wanted:
         return {}
     jobs = {url: _binary_job(client, server, binary) for url, binary in wanted.items()}

@@ -290,7 +290,16 @@ class OperationOutcome(FhirStruct):
     issue: Any = None
 
 
-# DocumentReference is not here: clinical notes are few, and the text step reads them as light models.
+class DocumentReference(Clinical):
+    """A clinical note, taken apart only for the identity check: the text step reads notes as light models,
+    so its members stay plain JSON here and :func:`as_builtin` hands them on unchanged."""
+
+    docStatus: Any = None
+    date: Any = None
+    content: Any = None
+    context: Any = None
+
+
 _ANY_RESOURCE = (
     Patient
     | Condition
@@ -302,6 +311,7 @@ _ANY_RESOURCE = (
     | DiagnosticReport
     | CarePlan
     | ImagingStudy
+    | DocumentReference
     | Medication
     | OperationOutcome
 )
