@@ -21,7 +21,7 @@ from service.text.sources import condition_texts, document_texts, observation_te
 
 __all__ = ["Fact", "PatientFacts", "TextFact", "build_facts"]
 
-log = logging.getLogger("service.fhir.models")
+log = logging.getLogger("service.fhir.models")  # the light models' logger: one line per type, as before
 OBSERVATION_OK = frozenset({"final", "amended", "corrected"})
 MED_REQUEST_OK = frozenset({"active", "completed", "stopped", "on-hold"})
 MED_STATEMENT_OK = frozenset({"active", "completed", "intended", "stopped"})
@@ -48,7 +48,7 @@ def read_items(items: Sequence[Item], resource_type: str) -> tuple[list[Typed], 
     for item in items:
         if isinstance(item, d.DocumentReference):  # notes are read by the light model, as before
             if resource_type == "DocumentReference":
-                read, bad = m.read_resources((d.as_builtin(item),), model)
+                read, bad = m.read_resources((d.as_builtin(item),), model, log_skipped=False)
                 out += read
                 skipped += bad
         elif isinstance(item, d.FhirStruct):
@@ -60,7 +60,7 @@ def read_items(items: Sequence[Item], resource_type: str) -> tuple[list[Typed], 
                 else:
                     out.append(item)
         else:
-            read, bad = m.read_resources((item,), model)
+            read, bad = m.read_resources((item,), model, log_skipped=False)
             out += read
             skipped += bad
     if skipped:
