@@ -65,7 +65,7 @@ def _answer(case: Case, fast: bool) -> Any:
     model = OrderSelectRequest if case.order_context["hook"] == "order-select" else OrderSignRequest
     request, record = _record(body, fast, model)
     drafts = request.context.in_scope()  # type: ignore[attr-defined]
-    orders = evaluate_orders(record, drafts, k, case.as_of, case.hook_instance)
+    orders = evaluate_orders(record, drafts, k, case.as_of, case.hook_instance, case.order_context["hook"])
     return [c.model_dump() for c in orders.cards], [a.model_dump() for a in orders.system_actions]
 
 
