@@ -23,7 +23,7 @@ from service.bench.bodies import hook_request
 from service.bench.micro import run_now
 from service.cdshooks.models import HookRequest, HookResponse, OrderSelectRequest, OrderSignRequest, dump_clean
 from service.engine import evaluate
-from service.errors import InvalidRequest
+from service.errors import InvalidRequest, RequiredDataUnavailable
 from service.facts import build_facts
 from service.fhir import decode as d
 from service.fixtures_catalog import Case, list_cases
@@ -211,3 +211,53 @@ def test_a_bad_body_gets_the_same_answer_both_ways(body: bytes) -> None:
         return "accepted"
 
     assert answer(True) == answer(False)
+
+
+# -- odd Bundles and prefetch values: hypothesis ---------------------------------------------------------
+
+outcome = st.fixed_dictionaries({"resourceType": st.just("OperationOutcome")}, optional={
+    "issue": st.lists(st.fixed_dictionaries({}, optional={
+        "severity": st.sampled_from(["error", "fatal", "warning", "information"]) | json_value})) | json_value})
+CANCER = {"coding": [{"system": "http://snomed.info/sct", "code": "363346000"}]}
+good_condition = st.builds(
+    lambda i, ref: {"resourceType": "Condition", "id": f"c{i}", "subject": {"reference": ref}, "code": CANCER},
+    st.integers(0, 3), st.sampled_from(["Patient/p1", "urn:uuid:p1", "urn:uuid:p2", "Patient/p2"]))
+entry_resource = st.one_of(good_condition, outcome, st.just(PATIENT), st.just({**PATIENT, "id": "p2"}),
+                           st.just({"resourceType": "Encounter", "id": "e1"}), json_value)
+entry = st.one_of(
+    st.fixed_dictionaries({"resource": entry_resource}, optional={
+        "fullUrl": st.sampled_from(["urn:uuid:p1", "urn:uuid:p2", "Condition/c1"]) | json_value,
+        "search": st.fixed_dictionaries({}, optional={"mode": st.sampled_from(["match", "include", "outcome"])
+                                                      | json_value}) | json_value}),
+    json_value,
+)
+bundle_value = st.fixed_dictionaries({"resourceType": st.just("Bundle")}, optional={
+    "entry": st.lists(entry, max_size=4) | json_value,
+    "link": st.lists(st.fixed_dictionaries({"relation": st.just("self") | json_value, "url": json_value}),
+                     max_size=2) | json_value,
+})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conditions=st.one_of(bundle_value, good_condition, outcome, json_value),
+       patient=st.one_of(st.just(PATIENT), st.just({**PATIENT, "id": "p2"}), bundle_value, json_value),
+       extra=st.none() | bundle_value)
+def test_odd_bundles_and_values_give_the_same_record_both_ways(conditions: Any, patient: Any, extra: Any) -> None:
+    prefetch: dict[str, Any] = {**dict.fromkeys(_types()), "patient": patient, "conditions": conditions}
+    if extra is not None:
+        prefetch["notAskedFor"] = extra  # a key no template asked for: Medications and aliases are read from it
+    body = orjson.dumps(hook_request("p1", prefetch))
+    keep = knowledge().relevance.keep
+
+    def outcome_of(fast: bool) -> Any:
+        try:
+            _, record = _record(body, fast)
+        except (InvalidRequest, RequiredDataUnavailable) as exc:  # anything else (a 500) fails the test
+            return type(exc).__name__, exc.message
+        return sorted(record.unavailable), build_facts(record, _types(), NOW, keep)
+
+    logging.disable(logging.WARNING)
+    try:
+        assert outcome_of(True) == outcome_of(False)
+    finally:
+        logging.disable(logging.NOTSET)
