@@ -6,10 +6,15 @@ rest one resource at a time. Here msgspec decodes the bytes straight into Struct
 types and date rules as those models and skips everything else without building it.
 
 The tolerant path stays the authority: whatever msgspec refuses (a resource whose read fields have an odd
-type, a bad date, an unknown resourceType, an OperationOutcome, a value that is not a Bundle or a resource)
-is read again from its own bytes with ``orjson`` and goes through today's dict path (relevance filter,
-pydantic light model, skipped and counted), so no request fails over a shape, and a resource is read, or
-skipped, exactly as before. Structs and dicts travel side by side in one list, in the order of the request.
+type, an unknown resourceType, a value that is neither a Bundle nor a resource) is read again from its own
+bytes with ``orjson`` and goes through today's dict path (relevance filter, pydantic light model, skipped
+and counted), so no request fails over a shape, and a resource is read, or skipped, exactly as before.
+Structs and dicts travel side by side in one list, in the order of the request. Dates are parsed where the
+light model would validate (:meth:`_Dated.fill_dates`, after the relevance filter): a bad one makes the
+resource unreadable there, as today.
+
+Decoding is one pass over the whole body when msgspec can take all of it (the common case), else layer by
+layer (:func:`split_body`), so an odd resource costs only itself.
 
 What this module gives the rest of the service:
 
