@@ -1,7 +1,8 @@
 """Async FHIR R4 client for the CDS client's FHIR server: reads and paged searches.
 
-One ``httpx.AsyncClient`` is shared by the whole app (connection pool, timeouts, no redirects); the
-base URL and bearer token change per call, so they travel in a :class:`FhirServer` value. Every
+One :class:`~service.fhir.transport.FhirHttp` (an aiohttp session: connection pool, timeouts, no
+cookies) is shared by the whole app; redirects are never followed. The base URL and bearer token
+change per call, so they travel in a :class:`FhirServer` value. Every
 failure becomes a :class:`FhirAccessError` whose message is a short reason (status code, timeout,
 not JSON, not FHIR) without URLs, so it can be logged and shown to the CDS client.
 """
@@ -13,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 import orjson
+from yarl import URL
 
 from service.errors import FhirAccessError
 from service.fhir.query import FhirQuery
 from service.fhir.searchset import next_link, read_page
+from service.fhir.transport import FhirHttp
 from service.record import Resource
 from service.settings import Settings
 
@@ -74,7 +77,7 @@ class FhirClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: FhirHttp,
         *,
         page_cap: int = 20,
         limits: CallbackLimits | None = None,
@@ -88,7 +91,7 @@ class FhirClient:
         self.parse_until: float | None = None
 
     @classmethod
-    def for_invocation(cls, http: httpx.AsyncClient, settings: Settings) -> FhirClient:
+    def for_invocation(cls, http: FhirHttp, settings: Settings) -> FhirClient:
         """The client every hook call and CLI run uses: the page cap and byte/resource caps of the settings."""
         return cls(http, page_cap=settings.fhir_page_cap, limits=CallbackLimits.from_settings(settings))
 
@@ -143,41 +146,37 @@ class FhirClient:
         if server.token:
             headers["Authorization"] = f"Bearer {server.token}"
         try:
-            async with self._http.stream("GET", url, headers=headers) as response:
-                if absent_ok and response.status_code in (404, 410):
+            async with self._http.session().get(_wire_url(url), headers=headers, allow_redirects=False) as response:
+                if absent_ok and response.status in (404, 410):
                     return None
-                if response.status_code != 200:
-                    raise FhirAccessError(f"FHIR server answered HTTP {response.status_code}", "status")
+                if response.status != 200:
+                    raise FhirAccessError(f"FHIR server answered HTTP {response.status}", "status")
                 content = await self._read_capped(response)
-        except httpx.TimeoutException as exc:
+        except TimeoutError as exc:  # aiohttp's connect and socket-read timeouts are TimeoutErrors too
             raise FhirAccessError("FHIR server timed out", "timeout") from exc
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except (aiohttp.ClientError, ValueError) as exc:
+            # ValueError: what aiohttp raises for a URL or header it will not send (e.g. CR/LF in a token).
             raise FhirAccessError(f"FHIR server unreachable ({type(exc).__name__})", "connect") from exc
         if self.parse_until is not None and asyncio.get_running_loop().time() >= self.parse_until:
             # Parsing holds the event loop; an answer completed after the deadline is not worth it.
             raise FhirAccessError("answer arrived after the deadline", "deadline")
-        try:
-            body = orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
-            raise FhirAccessError("FHIR server answered something that is not JSON", "invalid") from exc
-        if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
-            raise FhirAccessError("FHIR server answered JSON that is not a FHIR resource", "invalid")
-        return body
+        return decode_resource(content)
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, refusing more than the per-response cap or the invocation's remaining budget.
 
-        The budget is charged as chunks arrive, so callbacks running in parallel share it live.
+        The budget is charged as chunks arrive, so callbacks running in parallel share it live. The
+        session reads with back-pressure (transport.py): a chunk is at most what its buffer holds.
         """
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             raise FhirAccessError("FHIR server answered with a content encoding we did not ask for", "invalid")
-        declared = response.headers.get("content-length", "")
+        declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self._limits.response_bytes:
             raise FhirAccessError(self._too_many_bytes(False), "invalid")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():  # identity only (checked above): bytes == wire bytes
+        async for chunk in response.content.iter_any():  # identity only (checked above): bytes == wire bytes
             size += len(chunk)
             self._bytes_used += len(chunk)
             if size > self._limits.response_bytes or self._bytes_used > self._limits.invocation_bytes:
@@ -201,6 +200,29 @@ class FhirClient:
         if self._resources_used > self._limits.invocation_resources:
             raise FhirAccessError(f"FHIR callbacks of this invocation exceeded "
                                   f"{self._limits.invocation_resources} resources", "invalid")
+
+
+def decode_resource(content: bytes) -> dict[str, Any]:
+    """Bytes of a FHIR answer to the resource (a Bundle for searches): the one bytes-to-data step."""
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        raise FhirAccessError("FHIR server answered something that is not JSON", "invalid") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+        raise FhirAccessError("FHIR server answered JSON that is not a FHIR resource", "invalid")
+    return body
+
+
+def _wire_url(url: str) -> URL:
+    """The URL to send: as rendered, percent-encoding kept, when it is plain printable ASCII.
+
+    yarl would otherwise re-quote it (``Patient%2Fp1`` becomes ``Patient/p1``) at a cost on every
+    call; anything else (a space, a line break, a non-ASCII host) is left to yarl to quote or strip,
+    so it can never reach the request line raw.
+    """
+    if url.isascii() and url.isprintable() and " " not in url:
+        return URL(url, encoded=True)
+    return URL(url)
 
 
 def _join(base_url: str, relative: str) -> str:

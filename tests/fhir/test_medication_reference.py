@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from service.cdshooks.models import HookRequest
 from service.engine import evaluate
 from service.fhir.client import FhirClient
 from service.fhir.medications import MedicationIndex, resolve, to_read
+from service.fhir.transport import FhirHttp
 from service.fixtures_catalog import list_cases
 from service.gather import gather
 from tests.fhir.builders import SPEC, hook_body, settings
@@ -90,7 +90,7 @@ def test_only_references_to_the_fhir_server_itself_are_read_from_it() -> None:
 
 @pytest.fixture
 async def client() -> AsyncIterator[FhirClient]:
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with FhirHttp(connect_timeout=5, read_timeout=5) as http:
         yield FhirClient(http)
 
 

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from service.cdshooks.models import HookRequest
 from service.engine import evaluate
 from service.fhir.client import FhirClient
+from service.fhir.transport import FhirHttp
 from service.gather import gather
 from tests.fhir.builders import NOTE_CATEGORY_SYSTEM, SPEC, hook_body, settings
 from tests.support.engine import knowledge
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def client() -> AsyncIterator[FhirClient]:
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with FhirHttp(connect_timeout=5, read_timeout=5) as http:
         yield FhirClient(http, page_cap=20)
 
 
