@@ -140,10 +140,15 @@ def typical_body(spec: ServiceSpec, today: date | None = None) -> Body:
 
 
 def small_body(spec: ServiceSpec, today: date | None = None) -> Body:
-    """Fixture case SMALL_CASE's own prefetch (its EHR's shapes), dates shifted so its "today" is ``today``."""
+    """Fixture case SMALL_CASE's own prefetch (its EHR's shapes), dates shifted so its "today" is ``today``.
+
+    The case predates the clinicalNotes template: a key it lacks is sent as an empty searchset, as an EHR
+    answering today's discovery would, so the service neither logs nor reports that key as unavailable.
+    """
     case = next(c for c in list_cases() if c.name == SMALL_CASE)
     days = ((today or datetime.now(UTC).date()) - case.as_of.date()).days
     prefetch: dict[str, Any] = shift_dates(case.prefetch(spec), days)
+    prefetch.update({key: searchset([]) for key in spec.prefetch if key not in prefetch})
     resources = [prefetch["patient"], *(e["resource"] for key, value in prefetch.items() if key != "patient"
                                        and isinstance(value, dict) for e in value.get("entry", []))]
     counts: dict[str, int] = {}
