@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from service.assessment import Assessment, assess, decide
-from service.cdshooks.models import Action, Card, Coding, Link, Source, Suggestion
+from service.cdshooks.models import Action, Card, Link, Source, Suggestion
 from service.facts import build_facts
 from service.fhir.dates import days_between
 from service.knowledge import Knowledge
@@ -179,13 +179,9 @@ def _links(names: Sequence[str], k: Knowledge) -> list[Link]:
     return [Link(label=link.label, url=link.url, type="absolute") for link in known]
 
 
-def _reasons(reasons: Sequence[Any], k: Knowledge) -> list[Coding]:
-    return [Coding(system=k.cards.override_reason_system, code=r.code, display=r.display) for r in reasons]
-
-
 def mismatch_card(
     a: Assessment, tier: str, draft: Resource, ref: str, study: Study, needed: NeededMri,
-    suggested_rating: str, row: DecisionRow, k: Knowledge, hook_instance: str,
+    suggested_rating: str, row: DecisionRow, k: Knowledge, hook_instance: str, hook: str,
 ) -> Card:
     d, text = k.order.decisions, k.order.decisions.cards.mismatch
     tier_text = k.cards.tiers.get(tier)
@@ -217,12 +213,15 @@ def mismatch_card(
         source=Source(label=k.cards.source.label, url=k.cards.source.url),
         suggestions=[suggestion],
         selection_behavior="at-most-one",
-        override_reasons=_reasons(text.override_reasons, k),
+        override_reasons=k.feedback.override_reasons(hook, tier, "mismatch"),  # cards/feedback.json
         links=_links(tier_text.links if tier_text else (), k),
     )
 
 
-def early_card(a: Assessment, study: Study, ref: str, row: DecisionRow, k: Knowledge, now: datetime, hook: str) -> Card:
+def early_card(
+    a: Assessment, tier: str | None, study: Study, ref: str, row: DecisionRow, k: Knowledge, now: datetime,
+    hook_instance: str, hook: str,
+) -> Card:
     d, text = k.order.decisions, k.order.decisions.cards.early
     start = a.back_pain.episode_start
     fill = {
@@ -230,12 +229,12 @@ def early_card(a: Assessment, study: Study, ref: str, row: DecisionRow, k: Knowl
         "ordered": d.study_names[study.modality][study.region],
     }
     return Card(
-        uuid=stable_uuid(hook, "order", row.id, ref),
+        uuid=stable_uuid(hook_instance, "order", row.id, ref),
         summary=text.summary.format(**fill),
         detail="\n".join(line.format(**fill) for line in text.detail),
         indicator=text.indicator,  # the schema allows info|warning|critical only
         source=Source(label=k.cards.source.label, url=k.cards.source.url),
-        override_reasons=_reasons(text.override_reasons, k),
+        override_reasons=k.feedback.override_reasons(hook, tier, "early"),  # cards/feedback.json
         links=_links(text.links, k),
     )
 
@@ -250,9 +249,10 @@ def _same_patient(draft: Resource, patient_id: str) -> bool:
 
 
 def evaluate_orders(
-    record: PatientRecord, drafts: Sequence[Resource], k: Knowledge, now: datetime, hook_instance: str
+    record: PatientRecord, drafts: Sequence[Resource], k: Knowledge, now: datetime, hook_instance: str, hook: str
 ) -> OrderEvaluation:
-    """Decide about every ServiceRequest of ``drafts`` (the drafts in scope) at time ``now``."""
+    """Decide about every ServiceRequest of ``drafts`` (the drafts in scope) at time ``now`` for ``hook``
+    (order-select or order-sign: the cards' override reasons may differ by hook, ``cards/feedback.json``)."""
     types = {key: spec.resource_type for key, spec in k.service.prefetch.items()}
     facts = build_facts(record, types, now, k.relevance.keep)
     a = assess(facts, k, now)
@@ -277,9 +277,11 @@ def evaluate_orders(
         decided.append(DraftDecision(ref, row.id, row.then.rating, study))
         if row.then.card == "mismatch" and tier and needed is not None and study is not None:
             covered = first_row(rows, situation, frozenset({"spine-imaging", "covers-need"}))
-            cards.append(mismatch_card(a, tier, draft, ref, study, needed, covered.then.rating, row, k, hook_instance))
+            cards.append(
+                mismatch_card(a, tier, draft, ref, study, needed, covered.then.rating, row, k, hook_instance, hook)
+            )
         elif row.then.card == "early" and study is not None:
-            cards.append(early_card(a, study, ref, row, k, now, hook_instance))
+            cards.append(early_card(a, tier, study, ref, row, k, now, hook_instance, hook))
     if skipped:
         log.warning("order.drafts_of_another_patient", hook_instance=hook_instance, count=skipped)
     return OrderEvaluation(cards, actions, tuple(decided), tier)

@@ -28,6 +28,7 @@ _SYSTEMS = {
     "http://hl7.org/fhir/sid/icd-10": "ICD-10",
     "http://loinc.org": "LOINC",
     "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+    "http://www.ama-assn.org/go/cpt": "CPT",  # the code only: CPT descriptors are licensed, never shown
 }
 _OPERATORS = (("<=", "≤"), (">=", "≥"))
 

@@ -23,13 +23,26 @@ from service.storage.cards import CardLog
 from service.storage.db import make_engine
 from service.storage.schema import issued_card
 from tests.support.app import SERVICE_URL, client_for, settings_for
-from tests.support.closed_loop import FAMILY, GIVEN, MovingClock, accept, case_for, hook_body, kind_of, override
+from tests.support.closed_loop import (
+    FAMILY,
+    GIVEN,
+    MovingClock,
+    accept,
+    case_for,
+    hook_body,
+    kind_of,
+    order_body,
+    order_case,
+    override,
+)
 from tests.support.engine import knowledge
 
 FEEDBACK_URL = SERVICE_URL + "/feedback"
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 PATIENT = "snooze-pat-1"
 HL7_SYSTEM = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
+ORDER_URLS = {"order-select": "/cds-services/back-pain-imaging-order-select",
+              "order-sign": "/cds-services/back-pain-imaging-order-sign"}
 _INSTANCES = itertools.count(1)  # every chart opening is a new hook instance, hence a new card uuid
 
 
@@ -49,6 +62,20 @@ class Service:
 
     def feedback(self, *items: dict[str, Any]) -> None:
         assert self.client.post(FEEDBACK_URL, json={"feedback": list(items)}).status_code == 200
+
+    def order(self, case_name: str, patient: str = PATIENT) -> tuple[str, list[dict[str, Any]]]:
+        """Post the order case about ``patient`` (a new hook instance); its service URL and the cards answered."""
+        case = order_case(case_name)
+        body = order_body(case, knowledge().service, patient, self.clock.now, f"hi-order-{next(_INSTANCES)}")
+        url = ORDER_URLS[body["hook"]]
+        response = self.client.post(url, json=body)
+        assert response.status_code == 200, response.text
+        cards: list[dict[str, Any]] = response.json()["cards"]
+        return url, cards
+
+    def order_feedback(self, url: str, *items: dict[str, Any]) -> None:
+        response = self.client.post(url + "/feedback", json={"feedback": list(items)})
+        assert response.status_code == 200 and response.content == b""
 
 
 @pytest.fixture
@@ -300,3 +327,88 @@ def test_patient_keys_are_keyed_per_issuer_and_absent_in_production_without_a_se
     production = PatientKeys.from_settings(settings_for(tmp_path, profile="production"))
     assert not production.enabled
     assert production.current(None, PATIENT) is None and production.candidates(None, PATIENT) == []
+
+
+# --- order-select / order-sign cards in the card record (issue 19) ------------------------------------------
+
+SELECT_URL = ORDER_URLS["order-select"]
+PAMA = "C1M--in--order-select-pama-ct-draft-gets-whole-spine-mri"
+EARLY_SELECT = "C3--out--order-select-early-mri-without-red-flags"
+EARLY_SIGN = "C3--out--order-sign-early-ct-without-red-flags"
+
+
+def test_order_cards_are_recorded_under_their_service_and_their_feedback_joins_them(
+    replicas: list[Service], database_url: str, clock: MovingClock
+) -> None:
+    a, b = replicas
+    select_url, [mismatch] = a.order(PAMA)
+    _, [early] = b.order(EARLY_SELECT, patient="early-pat")
+    sign_url, [signed] = a.order(EARLY_SIGN, patient="sign-pat")
+    rows = {row["card_uuid"]: row for row in _rows(database_url)}
+    assert {u: (r["service_id"], r["tier"], r["snoozed"]) for u, r in rows.items()} == {
+        mismatch["uuid"]: ("back-pain-imaging-order-select", "order/C1M", False),
+        early["uuid"]: ("back-pain-imaging-order-select", "order/none", False),
+        signed["uuid"]: ("back-pain-imaging-order-sign", "order/none", False),
+    }
+    assert dict(json.loads(rows[mismatch["uuid"]]["suggestions"])) == {mismatch["suggestions"][0]["uuid"]: "mri"}
+    assert json.loads(rows[early["uuid"]]["suggestions"]) == []
+    assert all(r["patient_key"] is not None and r["knowledge_version"] == knowledge().version for r in rows.values())
+
+    overridden = _metric("backpain_cds_card_outcomes_total", tier="order/none", outcome="overridden")
+    accepted = _metric("backpain_cds_card_outcomes_total", tier="order/C1M", outcome="accepted")
+    gap = override(early, "red-flag-not-in-record", clock.now)
+    assert gap["overrideReason"]["reason"]["system"] == "https://backpain-cds.example.org/fhir/CodeSystem/override-reason"
+    b.order_feedback(select_url, gap, accept(mismatch, clock.now))
+    b.order_feedback(sign_url, override(signed, "cds-not-applicable", clock.now))
+    # Each item is linked to its card's record: found by (service id, card uuid), so counted under its tier.
+    assert _metric("backpain_cds_card_outcomes_total", tier="order/none", outcome="overridden") == overridden + 2
+    assert _metric("backpain_cds_card_outcomes_total", tier="order/C1M", outcome="accepted") == accepted + 1
+    engine = make_engine(database_url)
+    try:
+        joined = CardLog(engine).feedback_for((r["service_id"], u) for u, r in rows.items())
+    finally:
+        engine.dispose()
+    assert {(f["service_id"], f["card_uuid"], f["outcome"], f["override_code"]) for f in joined} == {
+        ("back-pain-imaging-order-select", early["uuid"], "overridden", "red-flag-not-in-record"),
+        ("back-pain-imaging-order-select", mismatch["uuid"], "accepted", None),
+        ("back-pain-imaging-order-sign", signed["uuid"], "overridden", "cds-not-applicable"),
+    }
+
+
+def test_a_chart_snooze_never_holds_back_an_order_time_warning(
+    replicas: list[Service], database_url: str, clock: MovingClock
+) -> None:
+    """Decision (issue 19): a snooze at chart opening is about that card; at the moment of ordering the service
+    still warns. Order cards offer no snooze, and one sent anyway for an order card is not obeyed."""
+    a, b = replicas
+    [chart] = a.open_chart("C4")
+    a.feedback(override(chart, "snooze", clock.now))
+    clock.advance(minutes=5)
+    assert a.open_chart("C4") == []  # the snooze holds at chart opening
+    _, [early] = b.order(EARLY_SELECT)
+    _, [mismatch] = a.order(PAMA)
+    assert "snooze" not in {r["code"] for r in early["overrideReasons"] + mismatch["overrideReasons"]}
+    local = "https://backpain-cds.example.org/fhir/CodeSystem/override-reason"
+    forged = override(early, "snooze", clock.now, system=local)
+    b.order_feedback(SELECT_URL, forged)
+    clock.advance(minutes=5)
+    _, again = a.order(EARLY_SELECT)
+    assert [c["summary"] for c in again] == [early["summary"]]
+    order_rows = [r for r in _rows(database_url) if r["service_id"] != knowledge().service.id]
+    assert len(order_rows) == 3 and not any(r["snoozed"] for r in order_rows)
+
+
+def test_an_order_card_is_answered_when_strict_and_its_record_fails(
+    tmp_path: Path, clock: MovingClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Order cards are recorded after the answer, like urgent chart cards: a failure is counted, never a 500."""
+
+    def broken(*_: object, **__: object) -> bool:
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(CardLog, "issue", broken)
+    before = _metric("backpain_cds_card_record_failures_total")
+    with client_for(settings_for(tmp_path, card_record_strict=True), clock=clock, knowledge=knowledge()) as client:
+        _, cards = Service(client, clock).order(PAMA)
+    assert len(cards) == 1 and cards[0]["indicator"] == "critical"
+    assert _metric("backpain_cds_card_record_failures_total") == before + 1

@@ -44,12 +44,37 @@ def test_standard_codes_are_real_hl7_concepts_and_local_ones_are_few() -> None:
 
 
 def test_a_reason_for_another_hook_is_offered_on_that_hook_only(cards: Path) -> None:
-    extra = {"system": "local", "code": "red-flag-not-in-record",
-             "display": "Red flag present that the record does not show", "hooks": ["order-sign"]}
+    extra = {"system": "hl7", "code": "need-more-info", "display": "Waiting for results", "hooks": ["order-sign"]}
     edit(cards / "feedback.json", lambda d: d["overrideReasons"].append(extra))
     k = load_knowledge(cards)
-    assert "red-flag-not-in-record" in {r.code for r in k.feedback.override_reasons("order-sign", "C3")}
-    assert "red-flag-not-in-record" not in {r.code for r in k.feedback.override_reasons("patient-view", "C3")}
+    assert "need-more-info" in {r.code for r in k.feedback.override_reasons("order-sign", "C3", "mismatch")}
+    assert "need-more-info" not in {r.code for r in k.feedback.override_reasons("order-select", "C3", "mismatch")}
+    assert "need-more-info" not in {r.code for r in k.feedback.override_reasons("patient-view", "C3")}
+
+
+def codes(hook: str, tier: str | None, card: str | None = None) -> list[str]:
+    return [r.code for r in knowledge().feedback.override_reasons(hook, tier, card)]
+
+
+def test_order_cards_offer_their_own_reasons_and_chart_cards_keep_theirs() -> None:
+    """Issue 19: the order cards' reasons come from feedback.json, limited by hook and order card."""
+    for hook in ("order-select", "order-sign"):
+        for tier in ("C1", "C1M", "C2", "C3"):
+            assert codes(hook, tier, "mismatch") == [
+                "patient-contraindication", "order-covers-need", "service-not-available", "patient-refuses",
+                "data-incorrect"]
+        assert codes(hook, None, "early") == ["red-flag-not-in-record", "cds-not-applicable", "data-incorrect"]
+    # patient-view: exactly the reasons of issue 18, none of the order cards'
+    assert codes("patient-view", "C1") == ["action-completed", "indication-order-exists", "cds-not-applicable",
+                                           "patient-contraindication", "patient-refuses", "data-incorrect"]
+    assert codes("patient-view", "C4") == ["action-completed", "cds-not-applicable", "patient-refuses",
+                                           "data-incorrect", "snooze"]
+    for tier in ("C1", "C1M", "C2", "C3", "C3R", "C4", "C5"):
+        assert not {"red-flag-not-in-record", "order-covers-need", "service-not-available"} & set(
+            codes("patient-view", tier))
+    k = knowledge().feedback
+    assert k.is_data_quality(k.data.systems["local"], "red-flag-not-in-record")
+    assert not k.snooze_offered("order-select", "C4") and k.snooze_offered("patient-view", "C4")
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -58,6 +83,13 @@ def test_a_reason_for_another_hook_is_offered_on_that_hook_only(cards: Path) -> 
     (lambda d: d["systems"].update(local="https://elsewhere.example/cs"), "systems.local must equal"),
     (lambda d: d["suggestionKinds"]["byCategory"].update(imaging="scan"), "'scan' is not listed"),
     (lambda d: d["snooze"].update(days=0), "feedback.schema.json at snooze/days"),
+    (lambda d: d["overrideReasons"][0].update(hooks=["order-dispatch"]), "hook 'order-dispatch', which no service"),
+    (lambda d: d["overrideReasons"][0].update(cards=["banner"]), "order card 'banner', which is not one"),
+    (lambda d: d["overrideReasons"][-1].update(hooks=["patient-view", "order-sign"]), "never snoozed"),
+    (lambda d: d["overrideReasons"].append({"system": "local", "code": "data-incorrect", "display": "Wrong"}),
+     r"would offer \['data-incorrect'\] twice"),
+    (lambda d: d["dataQuality"].update(code="record-gap"), "dataQuality names 'record-gap'"),
+    (lambda d: d.pop("dataQuality"), "'dataQuality' is a required property"),
 ])
 def test_broken_feedback_knowledge_stops_start_up(cards: Path, change: Callable[[Any], None], message: str) -> None:
     edit(cards / "feedback.json", change)

@@ -276,6 +276,13 @@ def test_every_order_case_gets_its_decision_and_one_rating_per_service_request_i
         else:
             assert card["indicator"] == "info" and card["summary"].startswith("Imaging not routinely indicated")
             assert "red-flag-not-in-record" in {r["code"] for r in card["overrideReasons"]}
+        # The override reasons are cards/feedback.json's for this hook and order card (issue 19), never others
+        kind = "mismatch" if card.get("suggestions") else "early"
+        tier = case.tier if kind == "mismatch" else None
+        hook = case.order_context["hook"]  # type: ignore[index]
+        offered = knowledge().feedback.override_reasons(hook, tier, kind)
+        assert card["overrideReasons"] == [r.model_dump(exclude_none=True) for r in offered]
+        assert "snooze" not in {r["code"] for r in card["overrideReasons"]}
 
 
 def test_every_decision_and_both_hooks_have_a_fixture_case() -> None:
@@ -313,9 +320,9 @@ def test_card_text_never_carries_strings_from_the_draft(client: TestClient) -> N
 @pytest.mark.parametrize("url", [SELECT_URL, SIGN_URL])
 def test_J2_feedback_is_accepted_for_the_order_services(client: TestClient, url: str) -> None:
     card = client.post(SELECT_URL, json=sandbox_request()).json()["cards"][0]
+    reason = next(r for r in card["overrideReasons"] if r["code"] == "patient-contraindication")
     item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-03-15T10:05:00Z",
-            "overrideReason": {"reason": {"code": "mri-contraindicated",
-                                          "system": "https://backpain-cds.example.org/fhir/CodeSystem/override-reason"}}}
+            "overrideReason": {"reason": reason}}
     response = client.post(url + "/feedback", json={"feedback": [item]})
     assert response.status_code == 200 and response.content == b""
     assert_outcome(client.post(url + "/feedback", json={"feedback": []}), 400)

@@ -26,6 +26,9 @@ from tests.test_closed_loop import Service
 
 MONDAY_W23 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # ISO week 2026-W23
 MONDAY_W24 = datetime(2026, 6, 8, 9, 0, tzinfo=UTC)
+LOCAL = "https://backpain-cds.example.org/fhir/CodeSystem/override-reason"
+
+
 def only(card: dict[str, Any], kind: str, at: datetime) -> dict[str, Any]:
     """Accept the suggestions of one kind only."""
     ids = [{"id": s["uuid"]} for s in card["suggestions"] if kind_of(s) == kind]
@@ -101,6 +104,20 @@ def seeded(
         clock.advance(minutes=5)
         a.feedback(override(c3_8, "cds-not-applicable", clock.now))  # the latest reason is the card's
         expected.took("2026-W24", "C3", c3_1b)
+        # Week 24, order hooks (issue 19): their own rows; "red flag not in record" also on its own line.
+        select_url, [early_10] = a.order("C3--out--order-select-early-mri-without-red-flags", patient="p10")
+        sign_url, [early_11] = b.order("C3--out--order-sign-early-ct-without-red-flags", patient="p11")
+        _, [early_12] = a.order("C3--out--order-select-early-mri-without-red-flags", patient="p12")
+        _, [mri_13] = b.order("C1M--in--order-select-pama-ct-draft-gets-whole-spine-mri", patient="p13")
+        _, [mri_14] = a.order("C1M--in--order-select-pama-ct-draft-gets-whole-spine-mri", patient="p14")
+        expected.shown("2026-W24", "order/C1M", mri_13)
+        expected.shown("2026-W24", "order/C1M", mri_14)
+        clock.advance(minutes=5)
+        b.order_feedback(select_url, override(early_10, "red-flag-not-in-record", clock.now),
+                         override(early_12, "cds-not-applicable", clock.now), accept(mri_13, clock.now),
+                         override(mri_14, "red-flag-not-in-record", clock.now, system=LOCAL))
+        a.order_feedback(sign_url, override(early_11, "red-flag-not-in-record", clock.now))
+        expected.took("2026-W24", "order/C1M", mri_13)
         yield database_url, expected
 
 
@@ -119,7 +136,7 @@ def _kinds(expected: Expected, week: str, tier: str) -> dict[str, dict[str, int]
 
 def _row(week: str, tier: str, expected: Expected, **figures: Any) -> dict[str, Any]:
     base = {"issued": 0, "accepted": 0, "overridden": 0, "overriddenByReason": {}, "noFeedback": 0,
-            "snoozes": 0, "heldBack": 0}
+            "snoozes": 0, "heldBack": 0, "recordLacksRedFlag": 0}
     base.update(figures)
     base["overridden"] = sum(base["overriddenByReason"].values())
     return {"week": week, "tier": tier, **base, "acceptanceByKind": _kinds(expected, week, tier)}
@@ -139,9 +156,22 @@ def test_report_gives_exactly_the_seeded_figures(
         _row("2026-W24", "C1", expected, issued=1, noFeedback=1),
         _row("2026-W24", "C3", expected, issued=2, accepted=1, overriddenByReason={"cds-not-applicable": 1}),
         _row("2026-W24", "C4", expected, heldBack=1),
+        # A reason sent for a card that does not offer it is still what the clinician said: counted.
+        _row("2026-W24", "order/C1M", expected, issued=2, accepted=1,
+             overriddenByReason={"red-flag-not-in-record": 1}, recordLacksRedFlag=1),
+        _row("2026-W24", "order/none", expected, issued=3,
+             overriddenByReason={"red-flag-not-in-record": 2, "cds-not-applicable": 1}, recordLacksRedFlag=2),
     ]
     totals = {t["tier"]: t for t in report["totals"]}
-    assert {tier: totals[tier]["issued"] for tier in totals} == {"C1": 2, "C3": 6, "C4": 2}
+    assert {tier: totals[tier]["issued"] for tier in totals} == {
+        "C1": 2, "C3": 6, "C4": 2, "order/C1M": 2, "order/none": 3}
+    assert {tier: totals[tier]["recordLacksRedFlag"] for tier in totals} == {
+        "C1": 0, "C3": 0, "C4": 0, "order/C1M": 1, "order/none": 2}
+    assert report["dataQuality"] == {
+        "reason": "red-flag-not-in-record", "display": "A red flag is present that the record does not show",
+        "recordLacksRedFlag": 3,
+        "byWeekAndTier": [{"week": "2026-W24", "tier": "order/C1M", "count": 1},
+                          {"week": "2026-W24", "tier": "order/none", "count": 2}]}
     assert totals["C3"]["overriddenByReason"] == {"action-completed": 1, "cds-not-applicable": 1}
     assert totals["C3"]["acceptanceByKind"]["mri"] == {"offered": 6, "accepted": 3}
     assert totals["C4"]["heldBack"] == 2 and totals["C4"]["snoozes"] == 1
@@ -152,7 +182,9 @@ def test_report_since_and_until_select_whole_days(
 ) -> None:
     url, _ = seeded
     week_24 = _report(capsys, url, "--since", "2026-06-08")
-    assert {(r["week"], r["tier"]) for r in week_24["rows"]} == {("2026-W24", t) for t in ("C1", "C3", "C4")}
+    assert {(r["week"], r["tier"]) for r in week_24["rows"]} == {
+        ("2026-W24", t) for t in ("C1", "C3", "C4", "order/C1M", "order/none")}
+    assert _report(capsys, url, "--until", "2026-06-07")["dataQuality"]["recordLacksRedFlag"] == 0
     monday_only = _report(capsys, url, "--since", "2026-06-01", "--until", "2026-06-01")
     assert {(r["tier"], r["issued"], r["heldBack"]) for r in monday_only["rows"]} == {
         ("C1", 1, 0), ("C3", 4, 0), ("C4", 2, 0)}
@@ -167,6 +199,8 @@ def test_report_table_and_charts(
     assert main(["report", "--database-url", url, "--chart", str(png)]) == 0
     out = capsys.readouterr().out
     assert "Cards per tier and week" in out and "2026-W24" in out and "action-completed 1" in out
+    assert ("Data quality: 3 cards overridden with red-flag-not-in-record (A red flag is present that the record "
+            "does not show): 2026-W24 order/C1M: 1, 2026-W24 order/none: 2") in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["report", "--database-url", url, "--json", "--chart", str(svg)]) == 0
     assert "<svg" in svg.read_text()

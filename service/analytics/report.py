@@ -6,7 +6,13 @@ overriding item, ``(none)`` without a reason) when any item overrode it, else **
 issued = accepted + overridden + no feedback. **Snoozes** are the overridden cards whose reason is the
 snooze reason; **held back** are the cards a snooze kept from being shown (never counted as issued).
 Acceptance per suggestion kind: suggestions of that kind on shown cards, and how many of them were
-accepted (a suggestion accepted twice counts once).
+accepted (a suggestion accepted twice counts once). **Record lacks red flag** are the overridden cards whose
+reason is the data-quality reason (``cards/feedback.json`` ``dataQuality``: "a red flag is present that the
+record does not show", offered on the order hooks' early-imaging card): counted within overridden and again on
+their own line, because they say the record, not the card, needs mending.
+
+Order-select / order-sign cards are recorded with the tier label ``order/<patient tier>`` (``order/none``:
+the early-imaging card), so they get their own rows beside the chart cards' tiers.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class Figures:
     no_feedback: int = 0
     snoozes: int = 0
     held_back: int = 0
+    record_lacks_red_flag: int = 0
     offered: Counter[str] = field(default_factory=Counter)
     taken: Counter[str] = field(default_factory=Counter)
 
@@ -47,6 +54,7 @@ class Figures:
         self.no_feedback += other.no_feedback
         self.snoozes += other.snoozes
         self.held_back += other.held_back
+        self.record_lacks_red_flag += other.record_lacks_red_flag
         self.offered.update(other.offered)
         self.taken.update(other.taken)
 
@@ -59,6 +67,7 @@ class Figures:
             "noFeedback": self.no_feedback,
             "snoozes": self.snoozes,
             "heldBack": self.held_back,
+            "recordLacksRedFlag": self.record_lacks_red_flag,
             "acceptanceByKind": {
                 kind: {"offered": self.offered[kind], "accepted": self.taken[kind]} for kind in kinds
             },
@@ -71,12 +80,18 @@ class Report:
     until: datetime | None
     kinds: list[str]
     cells: dict[tuple[str, str], Figures]  # (ISO week, tier)
+    data_quality_code: str | None = None
+    data_quality_display: str | None = None
 
     def totals(self) -> dict[str, Figures]:
         out: dict[str, Figures] = {}
         for (_, tier), figures in sorted(self.cells.items()):
             out.setdefault(tier, Figures()).add(figures)
         return dict(sorted(out.items()))
+
+    def record_lacks_red_flag(self) -> dict[tuple[str, str], int]:
+        """(week, tier) -> cards overridden with the data-quality reason, where there are any."""
+        return {key: f.record_lacks_red_flag for key, f in sorted(self.cells.items()) if f.record_lacks_red_flag}
 
     def weeks(self) -> list[str]:
         return sorted({week for week, _ in self.cells})
@@ -91,6 +106,14 @@ class Report:
                 for (week, tier), figures in sorted(self.cells.items())
             ],
             "totals": [{"tier": tier, **f.as_json(self.kinds)} for tier, f in self.totals().items()],
+            "dataQuality": {
+                "reason": self.data_quality_code,
+                "display": self.data_quality_display,
+                "recordLacksRedFlag": sum(self.record_lacks_red_flag().values()),
+                "byWeekAndTier": [
+                    {"week": week, "tier": tier, "count": n} for (week, tier), n in self.record_lacks_red_flag().items()
+                ],
+            },
         }
 
 
@@ -111,6 +134,8 @@ def build_report(
     *,
     kinds: Sequence[str],
     snooze: tuple[str, str],
+    data_quality: tuple[str, str] | None = None,
+    data_quality_display: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Report:
@@ -145,6 +170,12 @@ def build_report(
             cell.overridden[latest["override_code"] or NO_REASON] += 1
             if (latest["override_system"], latest["override_code"]) == snooze:
                 cell.snoozes += 1
+            if (latest["override_system"], latest["override_code"]) == data_quality:
+                cell.record_lacks_red_flag += 1
         else:
             cell.no_feedback += 1
-    return Report(since=since, until=until, kinds=seen_kinds, cells=cells)
+    code = data_quality[1] if data_quality else None
+    return Report(
+        since=since, until=until, kinds=seen_kinds, cells=cells, data_quality_code=code,
+        data_quality_display=data_quality_display,
+    )

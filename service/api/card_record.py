@@ -1,9 +1,15 @@
-"""Between the engine and the response: record the card and drop it when the clinician snoozed it.
+"""Between the engine and the response: record the cards and drop them when the clinician snoozed them.
 
-One database statement per card (``CardLog.issue``), in a worker thread. Only a tier that can be snoozed
-(``cards/feedback.json``: the info tiers) waits for it, because the answer depends on it; any other card is
-answered first and recorded right after the response is sent (a Starlette background task), so the database
-never adds latency to an urgent card.
+One database statement per card (``CardLog.issue``), in a worker thread. Only a card that offers the snooze
+(``cards/feedback.json``: the info tiers of patient-view) waits for it, because the answer depends on it; any
+other card is answered first and recorded right after the response is sent (a Starlette background task), so
+the database never adds latency to an urgent card.
+
+Order-select / order-sign cards (issue 19) are recorded under their own service id and the tier label
+``order/<patient tier>`` (``order/none`` for the early-imaging card), so the report, the outcome metrics and
+the snooze keep them apart from chart cards. They are never held back: a snooze given at chart opening means
+"I know about these red flags", not "do not warn me when I order the wrong study", and feedback.json refuses
+a snooze offered on an order hook. Their feedback joins them by (service id, card uuid) like any other.
 
 A storage error never costs the clinician the card in development: it is logged and counted and the card is
 answered. In production (``card_record_strict``, on by default there) an error on the waiting path fails the
@@ -36,44 +42,66 @@ def _failed(exc: Exception, tier: str) -> None:
 
 
 async def _record_after_answer(
-    card_log: CardLog, issued: IssuedCard, key: str | None, candidates: list[str], policy: FeedbackKnowledge
+    card_log: CardLog, issued: list[IssuedCard], key: str | None, policy: FeedbackKnowledge
 ) -> None:
-    try:
-        await run_in_threadpool(card_log.issue, issued, key, candidates, policy)
-    except SQLAlchemyError as exc:
-        _failed(exc, issued.tier)
+    """Record cards already answered; no snooze look-up (no candidate keys): they were not snoozable."""
+    for card in issued:
+        try:
+            await run_in_threadpool(card_log.issue, card, key, [], policy)
+        except SQLAlchemyError as exc:
+            _failed(exc, card.tier)
 
 
 async def record_and_filter(
-    state: AppState, request: Request, hook_request: HookRequest, tier: str, cards: list[Card], now: datetime
+    state: AppState,
+    request: Request,
+    hook_request: HookRequest,
+    tier: str,
+    cards: list[Card],
+    now: datetime,
+    *,
+    service_id: str | None = None,
+    hook: str | None = None,
 ) -> tuple[list[Card], BackgroundTask | None]:
-    """The cards to answer (``cards`` unless a snooze holds the card back), and a task to run after it."""
+    """The cards to answer (``cards`` unless a snooze holds them back), and a task to run after the answer.
+
+    ``service_id`` and ``hook`` default to the patient-view service; the order services pass theirs. Every
+    card is recorded with ``tier``.
+    """
     if state.card_log is None or state.patient_keys is None or not cards:
         return cards, None
-    card = cards[0]
     policy = state.knowledge.feedback
-    issued = IssuedCard(
-        service_id=state.knowledge.service.id,
-        card_uuid=card.uuid or "",
-        tier=tier,
-        issued_at=now,
-        suggestions=[(s.uuid or "", policy.suggestion_kind(s)) for s in card.suggestions],
-        knowledge_version=state.knowledge.version,
-    )
+    service_id = service_id or state.knowledge.service.id
+    hook = hook or state.knowledge.service.hook
+    issued = [
+        IssuedCard(
+            service_id=service_id,
+            card_uuid=card.uuid or "",
+            tier=tier,
+            issued_at=now,
+            suggestions=[(s.uuid or "", policy.suggestion_kind(s)) for s in card.suggestions],
+            knowledge_version=state.knowledge.version,
+        )
+        for card in cards
+    ]
     issuer = getattr(request.state, "jwt_iss", None)
     patient = hook_request.context.patient_id
-    key, candidates = state.patient_keys.current(issuer, patient), state.patient_keys.candidates(issuer, patient)
-    if not policy.can_be_snoozed(tier):
-        return cards, BackgroundTask(_record_after_answer, state.card_log, issued, key, candidates, policy)
-    try:
-        snoozed = await run_in_threadpool(state.card_log.issue, issued, key, candidates, policy)
-    except SQLAlchemyError as exc:
-        _failed(exc, tier)
-        if state.settings.card_record_must_succeed:
-            raise
-        return cards, None
-    if snoozed:
-        card_snoozed(tier)
-        request.state.snoozed = True
-        return [], None
-    return cards, None
+    key = state.patient_keys.current(issuer, patient)
+    if not (policy.snooze_offered(hook, tier) and policy.can_be_snoozed(tier)):
+        return cards, BackgroundTask(_record_after_answer, state.card_log, issued, key, policy)
+    candidates = state.patient_keys.candidates(issuer, patient)
+    shown: list[Card] = []
+    for card, record in zip(cards, issued, strict=True):
+        try:
+            snoozed = await run_in_threadpool(state.card_log.issue, record, key, candidates, policy)
+        except SQLAlchemyError as exc:
+            _failed(exc, tier)
+            if state.settings.card_record_must_succeed:
+                raise
+            snoozed = False
+        if snoozed:
+            card_snoozed(tier)
+            request.state.snoozed = True
+        else:
+            shown.append(card)
+    return shown, None

@@ -77,6 +77,17 @@ def table(report: Report) -> Table:
     return out
 
 
+def data_quality_line(report: Report) -> str:
+    """The data-quality reason on its own line: each such override says the record misses a red flag."""
+    found = report.record_lacks_red_flag()
+    total = sum(found.values())
+    where = ", ".join(f"{week} {tier}: {n}" for (week, tier), n in found.items())
+    return (
+        f"Data quality: {total} card{'' if total == 1 else 's'} overridden with {report.data_quality_code} "
+        f"({report.data_quality_display})" + (f": {where}" if where else "")
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy import inspect
 
@@ -106,12 +117,15 @@ def run(args: argparse.Namespace) -> int:
     policy = knowledge.feedback
     report = build_report(
         cards, feedback, kinds=policy.kinds, snooze=(policy.snooze_system, policy.snooze_code),
-        since=since, until=until,
+        data_quality=(policy.data_quality_system, policy.data_quality_code),
+        data_quality_display=policy.data_quality_display, since=since, until=until,
     )
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
-        Console(width=200).print(table(report))
+        console = Console(width=200)
+        console.print(table(report))
+        console.print(data_quality_line(report))
     if args.chart is not None:
         from service.analytics.chart import write_chart
 

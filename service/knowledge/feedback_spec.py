@@ -1,12 +1,19 @@
 """``cards/feedback.json``: the override reasons a card offers, what "snooze" means, and suggestion kinds.
 
-Typed and cross-checked at start-up: a reason naming an unknown code system, a snooze reason that no card
-offers, or a kind rule naming an undeclared kind stops the service with a message naming the file.
+A reason is offered on a card when the card's hook is among its ``hooks``, the card's tier among its
+``tiers`` and, on the order hooks, the card's kind (``mismatch``, ``early``: order-decisions.json) among its
+``cards``; an absent limit allows every card. A card of an order hook has a kind, a patient-view card none,
+so a reason limited by ``cards`` is never offered at chart opening.
+
+Typed and cross-checked at start-up: a reason naming an unknown code system, hook or order card, a card that
+would offer one code twice, a snooze reason that no card offers or that an order hook offers (order-time
+warnings are never snoozed), the data-quality reason that no card offers, or a kind rule naming an
+undeclared kind stops the service with a message naming the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -26,15 +33,26 @@ class OverrideReasonSpec(_Model):
     display: str
     hooks: tuple[str, ...] | None = None
     tiers: tuple[str, ...] | None = None
+    cards: tuple[str, ...] | None = None
 
-    def offered(self, hook: str, tier: str) -> bool:
-        return (self.hooks is None or hook in self.hooks) and (self.tiers is None or tier in self.tiers)
+    def offered(self, hook: str, tier: str | None, card: str | None = None) -> bool:
+        """On a card of ``hook`` and ``tier`` (None: a card without a tier) of kind ``card`` (order hooks)."""
+        return (
+            (self.hooks is None or hook in self.hooks)
+            and (self.tiers is None or tier in self.tiers)
+            and (self.cards is None or card in self.cards)
+        )
 
 
 class SnoozeSpec(_Model):
     system: str
     code: str
     days: int
+
+
+class ReasonRef(_Model):
+    system: str
+    code: str
 
 
 class KindRules(_Model):
@@ -48,6 +66,7 @@ class FeedbackFile(_Model):
     systems: dict[str, str]
     override_reasons: tuple[OverrideReasonSpec, ...]
     snooze: SnoozeSpec
+    data_quality: ReasonRef
     tier_urgency: tuple[str, ...]
     suggestion_kinds: KindRules
 
@@ -76,14 +95,61 @@ class FeedbackKnowledge:
         self.snoozable: frozenset[str] | None = (
             None if snooze_reasons[0].tiers is None else frozenset(snooze_reasons[0].tiers)
         )
+        self.data_quality_system = data.systems[data.data_quality.system]
+        self.data_quality_code = data.data_quality.code
+        quality = [r for r in data.override_reasons
+                   if (r.system, r.code) == (data.data_quality.system, data.data_quality.code)]
+        if not quality:
+            raise KnowledgeError(
+                f"{where}: dataQuality names {data.data_quality.code!r}, which no override reason offers"
+            )
+        self.data_quality_display = quality[0].display
         self._urgency = {tier: rank for rank, tier in enumerate(data.tier_urgency)}
-        self._codings: dict[tuple[str, str], list[Coding]] = {}
+        self._codings: dict[tuple[str, str | None, str | None], list[Coding]] = {}
         # An order is recognised in a card by its first coding; its kind by its name, then its category.
         self._kind_by_code: dict[tuple[str, str], str] = {}
         for name, order in orders.orders.items():
             kind = self._kind(name, order.category)
             for coding in order.codings:
                 self._kind_by_code.setdefault((coding.system, coding.code), kind)
+
+    def check_cards(
+        self, hooks: Iterable[str], order_hooks: Iterable[str], order_cards: Iterable[str], where: str
+    ) -> None:
+        """Against service.json (the hooks answered) and order-decisions.json (the order cards' kinds)."""
+        hooks, order_hooks, order_cards = set(hooks), set(order_hooks), set(order_cards)
+        for r in self.data.override_reasons:
+            unknown_hooks, unknown_cards = sorted(set(r.hooks or ()) - hooks), sorted(set(r.cards or ()) - order_cards)
+            if unknown_hooks:
+                raise KnowledgeError(
+                    f"{where}: reason {r.code!r} names hook {unknown_hooks[0]!r}, which no service answers"
+                )
+            if unknown_cards:
+                raise KnowledgeError(
+                    f"{where}: reason {r.code!r} names order card {unknown_cards[0]!r}, which is not one "
+                    f"(order-decisions.json cards: {sorted(order_cards)})"
+                )
+        # Every card that can be issued: a patient-view card has a tier and no kind; an order card a kind,
+        # and the patient's red-flag tier or none.
+        tiers: list[str | None] = [*self.data.tier_urgency, None]
+        kinds: dict[str, list[str | None]] = {h: ([*order_cards] if h in order_hooks else [None]) for h in hooks}
+        for hook, cards in sorted(kinds.items()):
+            for tier in tiers:
+                for card in cards:
+                    offered = [(r.system, r.code) for r in self.data.override_reasons if r.offered(hook, tier, card)]
+                    twice = sorted({code for system, code in offered if offered.count((system, code)) > 1})
+                    if twice:
+                        raise KnowledgeError(
+                            f"{where}: one {hook} card (tier {tier}, card {card}) would offer {twice} twice"
+                        )
+        snooze = [r for r in self.data.override_reasons if (r.system, r.code) == (self.data.snooze.system,
+                                                                                   self.snooze_code)]
+        for r in snooze:
+            if r.hooks is None or set(r.hooks) & order_hooks:
+                raise KnowledgeError(
+                    f"{where}: the snooze reason must be limited to hooks without order cards (order-time "
+                    f"warnings are never snoozed); it is offered on {sorted(set(r.hooks or hooks) & order_hooks)}"
+                )
 
     def _kind(self, order_name: str, category: str) -> str:
         rules = self.data.suggestion_kinds
@@ -96,22 +162,34 @@ class FeedbackKnowledge:
     def kinds(self) -> tuple[str, ...]:
         return self.data.suggestion_kinds.kinds
 
-    def override_reasons(self, hook: str, tier: str) -> list[Coding]:
-        """The reasons a card of ``tier`` answering ``hook`` offers, as wire Codings (memoised)."""
-        key = (hook, tier)
+    def override_reasons(self, hook: str, tier: str | None, card: str | None = None) -> list[Coding]:
+        """The reasons a card of ``tier`` answering ``hook`` (an order card: of kind ``card``) offers, as wire
+        Codings (memoised)."""
+        key = (hook, tier, card)
         cached = self._codings.get(key)
         if cached is None:
             days = self.snooze_days
             cached = [
                 Coding(system=self.data.systems[r.system], code=r.code, display=r.display.format(days=days))
                 for r in self.data.override_reasons
-                if r.offered(hook, tier)
+                if r.offered(hook, tier, card)
             ]
             self._codings[key] = cached
         return cached
 
     def can_be_snoozed(self, tier: str) -> bool:
         return self.snoozable is None or tier in self.snoozable
+
+    def snooze_offered(self, hook: str, tier: str) -> bool:
+        """Whether a card of ``hook`` and ``tier`` offers the snooze, so a snooze in force may hold it back."""
+        return any(
+            (r.system, r.code) == (self.data.snooze.system, self.snooze_code) and r.offered(hook, tier)
+            for r in self.data.override_reasons
+        )
+
+    def is_data_quality(self, system: str | None, code: str | None) -> bool:
+        """The reason saying the record lacks a red flag the clinician sees (counted apart by the report)."""
+        return system == self.data_quality_system and code == self.data_quality_code
 
     def is_snooze(self, system: str | None, code: str | None) -> bool:
         return system == self.snooze_system and code == self.snooze_code

@@ -72,17 +72,11 @@ class DecisionRow(_Model):
     why: str
 
 
-class ReasonSpec(_Model):
-    code: str
-    display: str
-
-
 class MismatchCard(_Model):
     summary: str
     detail: tuple[str, ...]
     why: dict[str, str]
     suggestion_label: str
-    override_reasons: tuple[ReasonSpec, ...] = ()
 
 
 class EarlyCard(_Model):
@@ -90,12 +84,17 @@ class EarlyCard(_Model):
     summary: str
     detail: tuple[str, ...]
     links: tuple[str, ...] = ()
-    override_reasons: tuple[ReasonSpec, ...] = ()
 
 
 class OrderCards(_Model):
+    """The order hooks' cards by kind; feedback.json's ``cards`` limits name these kinds."""
+
     mismatch: MismatchCard
     early: EarlyCard
+
+    @classmethod
+    def kinds(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
 
 
 class OrderDecisions(_Model):
@@ -129,6 +128,18 @@ class SpineImaging:
             key = normalise(system, code) if isinstance(system, str) and isinstance(code, str) else None
             if key is not None and key in self.studies:
                 return self.studies[key]
+        return None
+
+    def mri_keys(self) -> frozenset[Key]:
+        """Every spine MRI code (the pre-validation filter keeps resources carrying one)."""
+        return frozenset(key for key, study in self.studies.items() if study.modality == "MRI")
+
+    def first_mri(self, keys: Iterable[Key]) -> Study | None:
+        """The study of the first already-normalised code that is a spine MRI; None when none is."""
+        for key in keys:
+            study = self.studies.get(key)
+            if study is not None and study.modality == "MRI":
+                return study
         return None
 
     def of_concept(self, concept: Any) -> Study | None:

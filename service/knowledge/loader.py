@@ -19,7 +19,13 @@ from pydantic import BaseModel, ValidationError
 from service.errors import KnowledgeError
 from service.knowledge.config import Role, RulesConfig
 from service.knowledge.feedback_spec import FeedbackFile, FeedbackKnowledge
-from service.knowledge.imaging import OrderDecisions, OrderKnowledge, check_order_decisions, spine_imaging
+from service.knowledge.imaging import (
+    OrderCards,
+    OrderDecisions,
+    OrderKnowledge,
+    check_order_decisions,
+    spine_imaging,
+)
 from service.knowledge.relevance import Relevance
 from service.knowledge.service_spec import ServiceSpec
 from service.knowledge.templates import CardTexts, OrderCatalog, check_cards, check_orders
@@ -153,6 +159,8 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
     value_sets = load_valuesets(root / "valuesets", lambda p: validated(p, schemas / "valueset.schema.json"))
     by_role = resolve_roles(config, value_sets, root / "config.json")
     order = load_order_knowledge(root, cards, orders, frozenset(config.tiers))
+    order_hooks = [s.hook for s in service.order_services]
+    feedback.check_cards([service.hook, *order_hooks], order_hooks, OrderCards.kinds(), str(root / "feedback.json"))
     text = load_clinical_text(
         validated(root / "text" / "targets.json", schemas / "text-targets.schema.json"),
         validated(root / "text" / "context.json", schemas / "text-context.schema.json"),
@@ -165,7 +173,7 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         orders=orders,
         value_sets=value_sets,
         by_role=by_role,
-        relevance=Relevance(by_role),
+        relevance=Relevance(by_role, order.imaging.mri_keys()),
         order=order,
         text=text,
         feedback=feedback,

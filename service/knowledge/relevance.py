@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.knowledge.config import Role
-from service.knowledge.valuesets import CompiledValueSet, normalise
+from service.knowledge.valuesets import CompiledValueSet, Key, normalise
 
 _MRI, _PT, _EXPLAINED = Role.SPINE_MRI, Role.PHYSICAL_THERAPY, Role.WEIGHT_LOSS_EXPLAINED
 
@@ -52,15 +52,22 @@ def _concepts(resource: Mapping[str, Any], kind: str) -> list[Any] | None:
 class Relevance:
     """``keep(resource)``: False only for a well-formed resource none of whose codes a rule reads."""
 
-    def __init__(self, by_role: Mapping[Role, CompiledValueSet]) -> None:
+    def __init__(self, by_role: Mapping[Role, CompiledValueSet], spine_mri: frozenset[Key] = frozenset()) -> None:
+        """``spine_mri``: spine MRI codes the rules read beside the spineMri value set (spine-imaging.json's,
+        e.g. CPT), kept wherever that value set is read."""
         self._sets: dict[str, tuple[CompiledValueSet, ...]] = {
             kind: tuple(by_role[role] for role in roles) for kind, roles in CODE_ROLES.items()
+        }
+        self._extra: dict[str, frozenset[Key]] = {
+            kind: spine_mri for kind, roles in CODE_ROLES.items() if _MRI in roles
         }
         self._verdicts: dict[tuple[str, str, str], bool] = {}
 
     def _decide(self, kind: str, system: str, code: str) -> bool:
         key = normalise(system, code)
-        verdict = key is not None and any(vs.contains(key) for vs in self._sets[kind])
+        verdict = key is not None and (
+            any(vs.contains(key) for vs in self._sets[kind]) or key in self._extra.get(kind, frozenset())
+        )
         if len(self._verdicts) < _CACHE_LIMIT:
             self._verdicts[(kind, system, code)] = verdict
         return verdict

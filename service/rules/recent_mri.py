@@ -11,6 +11,11 @@ cord/cancer emergency; lumbosacral or whole for cauda equina) suppresses the MRI
 (instants compared exactly; a date-only value means today or yesterday) and 30 days for C2. A pending order
 keeps the suggestion and the card says to make sure it covers the region in time; a performed MRI of another
 region keeps it and the card says which region was covered. CPT-coded MRIs count by code (never by descriptor).
+
+A code of the spineMri value set is read with its region value sets; any other spine MRI code of
+``cards/spine-imaging.json`` (the verified CPT codes, which the value sets do not hold) counts too, its region
+from that file and the regions it covers from order-decisions.json ``covers``, and it is named in the
+service's own words (``studyNames``), never by the record's display, which for CPT is the licensed descriptor.
 """
 
 from __future__ import annotations
@@ -86,9 +91,16 @@ def recent_mri(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -
         if bp.episode_start is None or fact.date.day < bp.episode_start.day or fact.date.at > now:
             continue
         ev = coded(fact, vs)
-        if ev is None:
-            continue
-        regions = frozenset(name for name, role in REGION_ROLES if k.vs(role).first_match(fact.codes))
+        if ev is not None:
+            regions = frozenset(name for name, role in REGION_ROLES if k.vs(role).first_match(fact.codes))
+        else:
+            study = k.order.imaging.first_mri(fact.codes)
+            if study is None:
+                continue
+            ev = Evidence(ref=fact.ref, date=fact.date, what=k.order.decisions.study_names["MRI"][study.region],
+                          code=study.key)
+            covering = k.order.decisions.covering
+            regions = frozenset(name for name, _ in REGION_ROLES if study.region in covering(name))
         records.append(MriRecord(ev, fact.status in PERFORMED.get(kind, frozenset()), regions))
         if days_between(fact.date, now) <= cfg.within_days:
             evidence.append(ev)

@@ -49,17 +49,8 @@ def foreign_forms(pid: str) -> list[dict[str, Any] | None]:
 def with_foreign(case: Case, donor: Case, prefetch: dict[str, Any]) -> dict[str, Any]:
     """``prefetch`` plus every resource of ``donor`` under a new id, naming the donor in turn in each form."""
     out = copy.deepcopy(prefetch)
-    by_type = {
-        "Condition": "conditions",
-        "Observation": "observations",
-        "MedicationRequest": "medicationRequests",
-        "MedicationStatement": "medicationStatements",
-        "Procedure": "procedures",
-        "ServiceRequest": "serviceRequests",
-        "DiagnosticReport": "diagnosticReports",
-        "CarePlan": "carePlans",
-        "ImagingStudy": "imagingStudies",
-    }
+    # The prefetch key each resource type goes under, as the service's own knowledge declares it.
+    by_type = {item.resource_type: key for key, item in SPEC.prefetch.items() if item.resource_type != "Patient"}
     forms = foreign_forms(donor.patient_id)
     for n, resource in enumerate(donor.resources()):
         key = by_type.get(resource["resourceType"])

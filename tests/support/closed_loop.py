@@ -57,6 +57,20 @@ def hook_body(case: Case, spec: ServiceSpec, patient_id: str, now: datetime, hoo
     }
 
 
+def order_case(name: str) -> Case:
+    """An order-hook fixture case (``context.json``) by name."""
+    return next(c for c in list_cases() if c.name == name and c.order_context is not None)
+
+
+def order_body(case: Case, spec: ServiceSpec, patient_id: str, now: datetime, hook_instance: str) -> dict[str, Any]:
+    """The order-hook request of ``case`` (its hook, drafts and selections) dated and re-pointed as
+    :func:`hook_body` does."""
+    assert case.order_context is not None
+    body = hook_body(case, spec, patient_id, now, hook_instance)
+    context = json.loads(json.dumps(case.order_context["context"]).replace(case.patient_id, patient_id))
+    return {**body, "hook": case.order_context["hook"], "context": context}
+
+
 def override(card: dict[str, Any], code: str | None, at: datetime, system: str | None = None) -> dict[str, Any]:
     """An ``overridden`` feedback item for ``card`` with the card's own reason ``code``."""
     item: dict[str, Any] = {"card": card["uuid"], "outcome": "overridden",

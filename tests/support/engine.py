@@ -45,7 +45,8 @@ def run_order_case(case: Case) -> tuple[OrderEvaluation, Any]:
     k = knowledge_for(case)
     model = OrderSelectContext if case.order_context["hook"] == "order-select" else OrderSignContext
     context = model.model_validate(case.order_context["context"])
-    result = evaluate_orders(case.record(k.service), context.in_scope(), k, case.as_of, case.hook_instance)
+    hook = case.order_context["hook"]
+    result = evaluate_orders(case.record(k.service), context.in_scope(), k, case.as_of, case.hook_instance, hook)
     return result, orjson.loads(wire_json(OrderHookResponse.answer(result.cards, result.system_actions)))
 
 

@@ -15,17 +15,16 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support.dockerfile import Stage, parse, read_ignore
 from tests.support.dockerfile import ignored as docker_ignored
+from tests.support.processes import wait_for_readyz
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
@@ -126,17 +125,7 @@ class Running:
 
 
 def wait_ready(service: Running, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            raise AssertionError(f"exited with {service.process.returncode}:\n{service.output()[-4000:]}")
-        try:
-            if httpx.get(service.base_url + "/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"/readyz not 200 after {timeout}s:\n{service.output()[-4000:]}")
+    wait_for_readyz(service.process, service.base_url, service.log, timeout)
 
 
 @contextmanager
