@@ -9,9 +9,21 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from service.facts_model import Fact
+from service.fhir import decode as d
 from service.fhir import models as m
 from service.fhir.dates import When, add_years
 from service.knowledge.valuesets import Key, normalise_cached
+
+# Each resource reaches the readers as a light pydantic model (the tolerant path) or as a Struct decoded
+# in one pass from the request's bytes (service.fhir.decode): the same fields, read alike.
+Concept = m.CodeableConcept | d.CodeableConcept
+Period = m.Period | d.Period
+Quantity = m.Quantity | d.Quantity
+Annotation = m.Annotation | d.Annotation
+ConditionLike = m.Condition | d.Condition
+ObservationLike = m.Observation | d.Observation
+ResourceLike = m.Resource | d.Resource
+PERIODS = (m.Period, d.Period)
 
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 NOT_VERIFIED = frozenset({"refuted", "entered-in-error"})
@@ -32,7 +44,7 @@ _KG_TEXT = {
 }
 
 
-def codes_of(*concepts: m.CodeableConcept | None) -> tuple[tuple[Key, ...], tuple[str, ...]]:
+def codes_of(*concepts: Concept | None) -> tuple[tuple[Key, ...], tuple[str, ...]]:
     keys: list[Key] = []
     displays: list[str] = []
     for concept in concepts:
@@ -44,27 +56,27 @@ def codes_of(*concepts: m.CodeableConcept | None) -> tuple[tuple[Key, ...], tupl
     return tuple(keys), tuple(displays)
 
 
-def status_code(concept: m.CodeableConcept | None) -> str | None:
+def status_code(concept: Concept | None) -> str | None:
     for coding in concept.coding if concept else ():
         if coding.code:
             return coding.code
     return None
 
 
-def note_texts(notes: tuple[m.Annotation, ...]) -> tuple[str, ...]:
+def note_texts(notes: tuple[Annotation, ...]) -> tuple[str, ...]:
     # Most resources have no note: skip building a generator for nothing (a few dozen facts a request).
     return tuple(n.text for n in notes if n.text) if notes else ()
 
 
-def first_start(*values: When | m.Period | None) -> When | None:
+def first_start(*values: When | Period | None) -> When | None:
     for value in values:
-        when = value.start if isinstance(value, m.Period) else value
+        when = value.start if isinstance(value, PERIODS) else value
         if when is not None:
             return when
     return None
 
 
-def condition_fact(c: m.Condition, born: date | None, now: datetime) -> Fact:
+def condition_fact(c: ConditionLike, born: date | None, now: datetime) -> Fact:
     codes, displays = codes_of(c.code)
     onset_age = None
     if c.onsetAge is not None and c.onsetAge.value is not None and born is not None:
@@ -94,7 +106,7 @@ def condition_fact(c: m.Condition, born: date | None, now: datetime) -> Fact:
     )
 
 
-def weight_kg(q: m.Quantity | None) -> float | None:
+def weight_kg(q: Quantity | None) -> float | None:
     if q is None or q.value is None:
         return None
     factor = _KG_UCUM.get(q.code or "") if q.system == UCUM else None
@@ -103,7 +115,7 @@ def weight_kg(q: m.Quantity | None) -> float | None:
     return q.value * factor if factor else None
 
 
-def observation_fact(o: m.Observation) -> Fact:
+def observation_fact(o: ObservationLike) -> Fact:
     codes, displays = codes_of(o.code)
     value_codes = codes_of(o.valueCodeableConcept)[0] if o.valueCodeableConcept else ()
     return Fact(
@@ -124,7 +136,7 @@ def observation_fact(o: m.Observation) -> Fact:
 
 
 def event_fact(
-    kind: str, r: m.Resource, concepts: tuple[m.CodeableConcept | None, ...], when: When | None
+    kind: str, r: ResourceLike, concepts: tuple[Concept | None, ...], when: When | None
 ) -> Fact:
     codes, displays = codes_of(*concepts)
     text = next((c.text for c in concepts if c is not None and c.text), None)

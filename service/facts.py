@@ -6,25 +6,66 @@ resource (Readings 7), Condition activity (§2.1.2) and (system, code) normalisa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from service.fact_readers import condition_fact, event_fact, first_start, observation_fact, status_code
 from service.facts_model import Fact, PatientFacts, TextFact
+from service.fhir import decode as d
 from service.fhir import models as m
-from service.record import PatientRecord
+from service.record import Item, PatientRecord
 from service.text.pipeline import ClinicalText
 from service.text.sources import condition_texts, document_texts, observation_texts
 
 __all__ = ["Fact", "PatientFacts", "TextFact", "build_facts"]
 
+log = logging.getLogger("service.fhir.models")  # the light models' logger: one line per type, as before
 OBSERVATION_OK = frozenset({"final", "amended", "corrected"})
 MED_REQUEST_OK = frozenset({"active", "completed", "stopped", "on-hold"})
 MED_STATEMENT_OK = frozenset({"active", "completed", "intended", "stopped"})
 PROCEDURE_OK = frozenset({"completed", "in-progress"})
 R = TypeVar("R", bound=m.Resource)
-Keep = Callable[[Mapping[str, Any]], bool]
+S = TypeVar("S", bound=d.Resource)
+Keep = Callable[[Mapping[str, Any] | Any], bool]
+Typed = m.Resource | d.Resource
+
+
+def read_items(items: Sequence[Item], resource_type: str) -> tuple[list[Typed], int]:
+    """The typed resources of ``resource_type`` among ``items``, in order, and how many were unreadable.
+
+    Structs were validated when decoded; dicts (the tolerant path) go through the light models.
+    """
+    model = m.MODELS[resource_type]
+    if not any(isinstance(item, d.FhirStruct) for item in items):
+        dicts: list[Typed] = []
+        got, skipped = m.read_resources(items, model)  # type: ignore[arg-type]  # no Struct among them
+        dicts += got
+        return dicts, skipped
+    out: list[Typed] = []
+    skipped = 0
+    for item in items:
+        if isinstance(item, d.DocumentReference):  # notes are read by the light model, as before
+            if resource_type == "DocumentReference":
+                read, bad = m.read_resources((d.as_builtin(item),), model, log_skipped=False)
+                out += read
+                skipped += bad
+        elif isinstance(item, d.FhirStruct):
+            if type(item).__name__ == resource_type and isinstance(item, d.Resource):
+                try:
+                    item.fill_dates()  # where the light model would validate: a bad date makes it unreadable
+                except ValueError:
+                    skipped += 1
+                else:
+                    out.append(item)
+        else:
+            read, bad = m.read_resources((item,), model, log_skipped=False)
+            out += read
+            skipped += bad
+    if skipped:
+        log.warning("skipped unreadable FHIR resources", extra={"resource_type": resource_type, "count": skipped})
+    return out, skipped
 
 
 def build_facts(
@@ -40,26 +81,25 @@ def build_facts(
     clinical text step) reads the free texts into TextFacts; without it no free text is read.
     """
     skipped = 0
-    parsed: dict[str, list[m.Resource]] = {}
+    parsed: dict[str, list[Typed]] = {}
     for key, resource_type in types.items():
         raw = record.of(key)
-        items, bad = m.read_resources(raw if keep is None else [r for r in raw if keep(r)], m.MODELS[resource_type])
-        parsed[resource_type] = parsed.get(resource_type, []) + list(items)
+        items, bad = read_items(raw if keep is None else [r for r in raw if keep(r)], resource_type)
+        parsed[resource_type] = parsed.get(resource_type, []) + items
         skipped += bad
-    patients = [p for p in parsed.get("Patient", []) if isinstance(p, m.Patient)]
+    patients = of(parsed, m.Patient, d.Patient)
     born = patients[0].birthDate.day if patients and patients[0].birthDate else None
     gender = patients[0].gender if patients and isinstance(patients[0].gender, str) else None
 
-    def of(kind: type[R]) -> list[R]:
-        return [r for r in parsed.get(kind.__name__, []) if isinstance(r, kind)]
-
-    conditions = [c for c in of(m.Condition) if status_code(c.verificationStatus) != "entered-in-error"]
-    observations = [o for o in of(m.Observation) if o.status in OBSERVATION_OK]
+    conditions = [
+        c for c in of(parsed, m.Condition, d.Condition) if status_code(c.verificationStatus) != "entered-in-error"
+    ]
+    observations = [o for o in of(parsed, m.Observation, d.Observation) if o.status in OBSERVATION_OK]
     texts: list[TextFact] = []
     unread: list[tuple[str, str]] = []
     if text is not None:
         texts = condition_texts(text, conditions) + observation_texts(text, observations)
-        notes, unread = document_texts(text, of(m.DocumentReference), now, record.binaries)
+        notes, unread = document_texts(text, notes_of(parsed), now, record.binaries)
         texts += notes
     return PatientFacts(
         patient_ref=f"Patient/{record.patient_id}",
@@ -69,7 +109,7 @@ def build_facts(
         medications=tuple(
             [
                 event_fact("MedicationRequest", r, (r.medicationCodeableConcept,), r.authoredOn)
-                for r in of(m.MedicationRequest)
+                for r in of(parsed, m.MedicationRequest, d.MedicationRequest)
                 if r.status in MED_REQUEST_OK
             ]
             + [
@@ -79,18 +119,18 @@ def build_facts(
                     (s.medicationCodeableConcept,),
                     first_start(s.effectiveDateTime, s.effectivePeriod),
                 )
-                for s in of(m.MedicationStatement)
+                for s in of(parsed, m.MedicationStatement, d.MedicationStatement)
                 if s.status in MED_STATEMENT_OK
             ]
         ),
         procedures=tuple(
             event_fact("Procedure", p, (p.code,), first_start(p.performedDateTime, p.performedPeriod))
-            for p in of(m.Procedure)
+            for p in of(parsed, m.Procedure, d.Procedure)
             if p.status in PROCEDURE_OK
         ),
         service_requests=tuple(
             event_fact("ServiceRequest", s, (s.code,), s.authoredOn)
-            for s in of(m.ServiceRequest)
+            for s in of(parsed, m.ServiceRequest, d.ServiceRequest)
             if s.status != "entered-in-error"
         ),
         diagnostic_reports=tuple(
@@ -100,7 +140,7 @@ def build_facts(
                 (d.code,),
                 first_start(d.effectiveDateTime, d.effectivePeriod, d.issued),
             )
-            for d in of(m.DiagnosticReport)
+            for d in of(parsed, m.DiagnosticReport, d.DiagnosticReport)
             if d.status != "entered-in-error"
         ),
         care_plans=tuple(
@@ -110,12 +150,12 @@ def build_facts(
                 (*c.category, *(a.detail.code for a in c.activity if a.detail)),
                 first_start(c.period),
             )
-            for c in of(m.CarePlan)
+            for c in of(parsed, m.CarePlan, d.CarePlan)
             if c.status != "entered-in-error"
         ),
         imaging_studies=tuple(
             event_fact("ImagingStudy", i, i.procedureCode, i.started)
-            for i in of(m.ImagingStudy)
+            for i in of(parsed, m.ImagingStudy, d.ImagingStudy)
             if i.status != "entered-in-error"
         ),
         unavailable=record.unavailable,
@@ -124,3 +164,13 @@ def build_facts(
         texts=tuple(texts),
         unread_notes=tuple(unread),
     )
+
+
+def of(parsed: dict[str, list[Typed]], kind: type[R], decoded: type[S]) -> list[R | S]:
+    """The resources of one type, light models and Structs alike, in the order they came."""
+    return [r for r in parsed.get(kind.__name__, []) if isinstance(r, kind | decoded)]
+
+
+def notes_of(parsed: dict[str, list[Typed]]) -> list[m.DocumentReference]:
+    """Clinical notes: always light models (service.fhir.decode leaves them to the tolerant path)."""
+    return [r for r in parsed.get("DocumentReference", []) if isinstance(r, m.DocumentReference)]

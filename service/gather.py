@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -25,11 +25,12 @@ from service.cdshooks.models import HookRequest
 from service.cdshooks.prefetch import Prefetched
 from service.errors import FhirAccessError
 from service.fhir.client import FhirClient, FhirServer
+from service.fhir.decode import as_builtin
 from service.fhir.medications import MedicationIndex, to_read
 from service.fhir.policy import fhir_server_for
 from service.fhir.query import FhirQuery, TemplateError, render
 from service.knowledge.service_spec import PrefetchSpec, ServiceSpec
-from service.record import PatientRecord, Resource
+from service.record import Item, PatientRecord, Resource
 from service.record_assembly import (
     is_context_patient,
     medication_users,
@@ -47,12 +48,12 @@ __all__ = ["gather", "record_from_prefetch"]
 
 log = structlog.get_logger("service.gather")
 
-Job = Callable[[], Awaitable[list[Resource]]]
+Job = Callable[[], Awaitable[Sequence[Item]]]
 MAX_MEDICATION_READS = 50  # beyond this, the references' display text is used: the deadline is shared
 
 
 def _job(request: HookRequest, item: PrefetchSpec, got: Prefetched, client: FhirClient, server: FhirServer) -> Job:
-    async def fetch_template() -> list[Resource]:
+    async def fetch_template() -> Sequence[Item]:
         try:
             query = render(item.query, request.context)
         except TemplateError as exc:
@@ -62,7 +63,7 @@ def _job(request: HookRequest, item: PrefetchSpec, got: Prefetched, client: Fhir
             raise FhirAccessError("the FHIR server answered another patient")
         return found
 
-    async def run() -> list[Resource]:
+    async def run() -> Sequence[Item]:
         if got.resources is not None and got.next_url is not None:
             try:  # the client paginated its prefetch: read the remaining pages
                 rest = await client.pages(server, got.next_url, item.resource_type)
@@ -76,9 +77,9 @@ def _job(request: HookRequest, item: PrefetchSpec, got: Prefetched, client: Fhir
 
 async def _run_all(
     jobs: dict[str, Job], deadline: float, types: dict[str, str]
-) -> tuple[dict[str, list[Resource]], dict[str, str]]:
+) -> tuple[dict[str, Sequence[Item]], dict[str, str]]:
     """Run every job concurrently; whatever has not finished at the deadline is cancelled and failed."""
-    results: dict[str, list[Resource]] = {}
+    results: dict[str, Sequence[Item]] = {}
     failures: dict[str, str] = {}
     started = time.perf_counter()
 
@@ -108,7 +109,7 @@ async def _run_all(
 
 
 def _binary_job(client: FhirClient, server: FhirServer, binary: str) -> Job:
-    async def run() -> list[Resource]:
+    async def run() -> Sequence[Item]:
         found = await client.read(server, FhirQuery("Binary", id=binary.split("/", 1)[1]))
         return [] if found is None else [found]
 
@@ -120,7 +121,7 @@ async def _binaries(
     spec: ServiceSpec,
     settings: Settings,
     client: FhirClient | None,
-    resources: dict[str, list[Resource]],
+    resources: dict[str, list[Item]],
     now: datetime,
     remaining: float,
 ) -> dict[str, Resource]:
@@ -137,14 +138,14 @@ async def _binaries(
         server = fhir_server_for(request, settings)
     except FhirAccessError:
         return {}
-    wanted = wanted_binaries(notes, now, server.base_url)
+    wanted = wanted_binaries([r if isinstance(r, Mapping) else as_builtin(r) for r in notes], now, server.base_url)
     if not wanted:
         return {}
     jobs = {url: _binary_job(client, server, binary) for url, binary in wanted.items()}
     fetched, failures = await _run_all(jobs, remaining, dict.fromkeys(jobs, "Binary"))
     if failures:
         log.warning("fhir.binary_unavailable", hook_instance=request.hook_instance, count=len(failures))
-    return {url: found[0] for url, found in fetched.items() if found}
+    return {url: found[0] for url, found in fetched.items() if found and isinstance(found[0], Mapping)}
 
 
 async def _read_medications(
@@ -153,7 +154,7 @@ async def _read_medications(
     """One read of each ``Medication/{id}``, together, under ``deadline``; failures leave the display text."""
 
     def read(medication_id: str) -> Job:
-        async def run() -> list[Resource]:
+        async def run() -> Sequence[Item]:
             return await client.fetch(server, FhirQuery("Medication", id=medication_id))
 
         return run

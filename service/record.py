@@ -9,7 +9,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.fhir.decode import FhirStruct
+
 Resource = Mapping[str, Any]
+# A resource as data gathering hands it on: a dict (the tolerant path) or a Struct decoded in one pass from
+# the request's bytes (service.fhir.decode, issue 17); both read alike downstream.
+Item = Resource | FhirStruct
 
 
 @dataclass(frozen=True)
@@ -26,9 +31,9 @@ class PatientRecord:
     """
 
     patient_id: str
-    resources: Mapping[str, Sequence[Resource]]
+    resources: Mapping[str, Sequence[Item]]
     unavailable: frozenset[str] = field(default_factory=frozenset)
     binaries: Mapping[str, Resource] = field(default_factory=dict)
 
-    def of(self, key: str) -> Sequence[Resource]:
+    def of(self, key: str) -> Sequence[Item]:
         return self.resources.get(key, ())

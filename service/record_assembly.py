@@ -9,34 +9,37 @@ whole path for a prefetch without a FHIR server (fixture harness, ``evaluate --b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import structlog
 
 from service import metrics
 from service.cdshooks.prefetch import UNSATISFIED, Prefetched, resolve_prefetch
 from service.errors import RequiredDataUnavailable
-from service.fhir.identity import PatientIdentity
+from service.fhir.decode import Value, kind_of
+from service.fhir.identity import PatientIdentity, id_of
 from service.fhir.medications import MedicationIndex, resolve
 from service.knowledge.service_spec import ServiceSpec
-from service.record import PatientRecord, Resource
+from service.record import Item, PatientRecord
 
 log = structlog.get_logger("service.gather")
 MEDICATION_KEYS_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
 
 
-def is_context_patient(found: list[Resource], patient_id: str) -> bool:
+def is_context_patient(found: Sequence[Item], patient_id: str) -> bool:
     """A ``patient`` answer is usable only when every Patient in it is the one in context."""
-    return all(r.get("id") == patient_id for r in found if r.get("resourceType") == "Patient")
+    return all(id_of(r) == patient_id for r in found if kind_of(r) == "Patient")
 
 
 def resolve_keys(
     prefetch: dict[str, object] | None, spec: ServiceSpec, patient_id: str, index: MedicationIndex
-) -> tuple[dict[str, list[Resource]], dict[str, Prefetched], PatientIdentity]:
+) -> tuple[dict[str, list[Item]], dict[str, Prefetched], PatientIdentity]:
     """Keys the prefetch satisfies, the others (with what the prefetch gave, e.g. a first page), and who
     the patient is: Medications and fullUrl'd Patients of every prefetch Bundle go to ``index`` and the
     identity's aliases (one pass over each Bundle; values under keys we did not ask for are read too)."""
-    resources: dict[str, list[Resource]] = {}
+    resources: dict[str, list[Item]] = {}
     pending: dict[str, Prefetched] = {}
-    patients: list[tuple[str, Resource]] = []
+    patients: list[tuple[str, Item]] = []
     for key, item in spec.prefetch.items():
         got = resolve_prefetch(prefetch, key, item.resource_type)
         for full_url, medication in got.medications:
@@ -48,7 +51,7 @@ def resolve_keys(
             resources[key] = got.resources
         else:
             pending[key] = got
-    others = [v for k, v in (prefetch or {}).items() if k not in spec.prefetch]
+    others = [v.builtin() if isinstance(v, Value) else v for k, v in (prefetch or {}).items() if k not in spec.prefetch]
     if others:
         index.add_bundles(others)
     identity = PatientIdentity.from_patients(patient_id, patients)
@@ -57,11 +60,11 @@ def resolve_keys(
     return resources, pending, identity
 
 
-def split_medications(items: list[Resource], resource_type: str, index: MedicationIndex) -> list[Resource]:
+def split_medications(items: Sequence[Item], resource_type: str, index: MedicationIndex) -> list[Item]:
     """The key's own resources; Medications a search included go to ``index``."""
     mine = []
     for resource in items:
-        if resource.get("resourceType") == "Medication" and resource_type != "Medication":
+        if kind_of(resource) == "Medication" and resource_type != "Medication":
             index.add(resource)
         else:
             mine.append(resource)
@@ -79,7 +82,7 @@ def required_check(spec: ServiceSpec, failures: dict[str, str], hook_instance: s
         )
 
 
-def own_resources(identity: PatientIdentity, resources: dict[str, list[Resource]]) -> dict[str, list[Resource]]:
+def own_resources(identity: PatientIdentity, resources: dict[str, list[Item]]) -> dict[str, list[Item]]:
     """Only the context patient's resources; the rest counted, with counts only in the log."""
     kept, dropped = identity.keep(resources)
     if dropped:
@@ -93,15 +96,15 @@ def own_resources(identity: PatientIdentity, resources: dict[str, list[Resource]
 
 
 def with_medications(
-    spec: ServiceSpec, resources: dict[str, list[Resource]], index: MedicationIndex
-) -> dict[str, list[Resource]]:
+    spec: ServiceSpec, resources: dict[str, list[Item]], index: MedicationIndex
+) -> dict[str, list[Item]]:
     return {
         key: [resolve(r, index) for r in items] if spec.prefetch[key].resource_type in MEDICATION_KEYS_TYPES else items
         for key, items in resources.items()
     }
 
 
-def medication_users(spec: ServiceSpec, resources: dict[str, list[Resource]]) -> list[Resource]:
+def medication_users(spec: ServiceSpec, resources: dict[str, list[Item]]) -> list[Item]:
     users = [items for key, items in resources.items() if spec.prefetch[key].resource_type in MEDICATION_KEYS_TYPES]
     return [r for items in users for r in items]
 

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from service.fhir.searchset import read_page
-from service.record import Resource
+from service.fhir.decode import Value
+from service.fhir.searchset import read_decoded_page, read_page
+from service.record import Item
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,10 @@ class Prefetched:
     (to resolve ``medicationReference`` and ``urn:uuid`` subjects), read in the same pass.
     """
 
-    resources: list[Resource] | None
+    resources: list[Item] | None
     next_url: str | None = None
-    medications: tuple[tuple[str | None, Resource], ...] = ()
-    patients: tuple[tuple[str, Resource], ...] = ()
+    medications: tuple[tuple[str | None, Item], ...] = ()
+    patients: tuple[tuple[str, Item], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -44,6 +45,10 @@ def resolve_prefetch(prefetch: Mapping[str, Any] | None, key: str, resource_type
     if prefetch is None or key not in prefetch:
         return UNSATISFIED
     value = prefetch[key]
+    if isinstance(value, Value):  # decoded from the request's bytes (service.fhir.decode)
+        if not value.is_plain:
+            return _resolve_decoded(value, resource_type)
+        value = value.plain  # msgspec did not take it apart: read it as today
     if value is None:
         return Prefetched([])
     if not isinstance(value, dict):
@@ -56,6 +61,20 @@ def resolve_prefetch(prefetch: Mapping[str, Any] | None, key: str, resource_type
     if not isinstance(value.get("entry"), list | None) or not isinstance(value.get("link"), list | None):
         return UNSATISFIED  # a Bundle in name only: not the answer the template asked for
     page = read_page(value, resource_type)
+    if page is None:
+        return UNSATISFIED
+    return Prefetched([*page.resources], page.next_url, tuple(page.medications), tuple(page.patients))
+
+
+def _resolve_decoded(value: Value, resource_type: str) -> Prefetched:
+    """:func:`resolve_prefetch` for a value decoded from the request's bytes: the same rules, in the same order."""
+    if value.kind == resource_type:
+        return Prefetched([value.resource])
+    if value.kind != "Bundle":
+        return UNSATISFIED
+    if not isinstance(value.link, list | None):  # ``entry`` is a list or absent, or the value is plain
+        return UNSATISFIED
+    page = read_decoded_page(value, resource_type)
     if page is None:
         return UNSATISFIED
     return Prefetched(page.resources, page.next_url, tuple(page.medications), tuple(page.patients))

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from service.record import Resource
+from service.fhir.decode import UNSET, Clinical, FhirStruct, Patient, Reference
+from service.record import Item
 
 OTHER_PATIENT = "other_patient"
 UNNAMED = "no_patient_reference"
@@ -23,12 +24,19 @@ REASONS = frozenset({OTHER_PATIENT, UNNAMED})
 
 
 def literal_reference(value: Any) -> str | None:
-    """The ``reference`` string of a FHIR Reference, or ``None``."""
+    """The ``reference`` string of a FHIR Reference (a dict or a decoded :class:`Reference`), or ``None``."""
     if isinstance(value, dict):
         ref = value.get("reference")
-        if isinstance(ref, str) and ref:
-            return ref
-    return None
+    elif isinstance(value, Reference):
+        ref = value.reference
+    else:
+        return None
+    return ref if isinstance(ref, str) and ref else None
+
+
+def id_of(resource: Item) -> object:
+    """The ``id`` of a dict or decoded resource (whatever a dict holds there)."""
+    return resource.get("id") if isinstance(resource, Mapping) else getattr(resource, "id", None)
 
 
 def target(reference: str) -> tuple[str, str] | None:
@@ -73,11 +81,11 @@ class PatientIdentity:
         return cls(patient_id, frozenset(a for a in aliases if a.startswith("urn:uuid:")))
 
     @classmethod
-    def from_patients(cls, patient_id: str, patients: Iterable[tuple[str, Mapping[str, Any]]]) -> PatientIdentity:
+    def from_patients(cls, patient_id: str, patients: Iterable[tuple[str, Item]]) -> PatientIdentity:
         """Aliases from (fullUrl, Patient) pairs a Bundle carried, e.g. :attr:`Prefetched.patients`."""
         return cls(
             patient_id,
-            frozenset(u for u, p in patients if p.get("id") == patient_id and u.startswith("urn:uuid:")),
+            frozenset(u for u, p in patients if id_of(p) == patient_id and u.startswith("urn:uuid:")),
         )
 
     @cached_property
@@ -91,8 +99,10 @@ class PatientIdentity:
             return False
         return target(reference) == ("Patient", self.patient_id)
 
-    def verdict(self, resource: Mapping[str, Any]) -> str | None:
+    def verdict(self, resource: Item) -> str | None:
         """``None`` when ``resource`` is the context patient's, else the reason it is not."""
+        if isinstance(resource, FhirStruct):
+            return self._decoded_verdict(resource)
         if resource.get("resourceType") == "Patient":
             return None if resource.get("id") == self.patient_id else OTHER_PATIENT
         subject = resource.get("subject")
@@ -106,17 +116,49 @@ class PatientIdentity:
                 return None if self.names_patient(ref) else OTHER_PATIENT
         return UNNAMED
 
+    def _decoded_verdict(self, resource: FhirStruct) -> str | None:
+        """:meth:`verdict` of a decoded resource: ``subject`` and ``patient`` are UNSET when absent."""
+        if isinstance(resource, Patient):
+            return None if resource.id == self.patient_id else OTHER_PATIENT
+        if not isinstance(resource, Clinical):
+            return UNNAMED  # a Medication names no patient: it is never a key's own resource
+        for value in (resource.subject, resource.patient):
+            if value is not UNSET:
+                ref = literal_reference(value)
+                if ref is None:
+                    return UNNAMED
+                return None if self.names_patient(ref) else OTHER_PATIENT
+        return UNNAMED
+
     def keep(
-        self, resources: Mapping[str, list[Resource]]
-    ) -> tuple[dict[str, list[Resource]], Counter[tuple[str, str]]]:
+        self, resources: Mapping[str, list[Item]]
+    ) -> tuple[dict[str, list[Item]], Counter[tuple[str, str]]]:
         """The resources per key that are the context patient's, and (resourceType, reason) counts of the rest."""
-        kept: dict[str, list[Resource]] = {}
+        kept: dict[str, list[Item]] = {}
         dropped: Counter[tuple[str, str]] = Counter()
         plain = self._plain
         for key, items in resources.items():
-            mine: list[Resource] = []
+            mine: list[Item] = []
             for resource in items:
-                subject = resource.get("subject")  # inlined common case of verdict(): this runs per resource
+                if isinstance(resource, Clinical):  # inlined common cases of verdict(): this runs per resource
+                    subject = resource.subject
+                    if type(subject) is Reference and subject.reference == plain:
+                        mine.append(resource)
+                        continue
+                    reason = self._decoded_verdict(resource)
+                    if reason is None:
+                        mine.append(resource)
+                    else:
+                        dropped[(type(resource).__name__, reason)] += 1
+                    continue
+                if isinstance(resource, FhirStruct):
+                    reason = self._decoded_verdict(resource)
+                    if reason is None:
+                        mine.append(resource)
+                    else:
+                        dropped[(type(resource).__name__, reason)] += 1
+                    continue
+                subject = resource.get("subject")
                 if (
                     type(subject) is dict
                     and subject.get("reference") == plain

@@ -187,10 +187,13 @@ MODELS: dict[str, type[Resource]] = {
 R = TypeVar("R", bound=Resource)
 
 
-def read_resources(raw: Iterable[Mapping[str, Any]], model: type[R]) -> tuple[list[R], int]:
+def read_resources(
+    raw: Iterable[Mapping[str, Any]], model: type[R], *, log_skipped: bool = True
+) -> tuple[list[R], int]:
     """Typed resources of ``model``'s type from ``raw``; others are ignored, unreadable ones counted.
 
-    Logs only the resource type and the count of skipped resources, never ids or content.
+    Logs only the resource type and the count of skipped resources, never ids or content (unless
+    ``log_skipped`` is False: the caller logs the count of a larger batch).
     """
     out: list[R] = []
     skipped = 0
@@ -202,6 +205,6 @@ def read_resources(raw: Iterable[Mapping[str, Any]], model: type[R]) -> tuple[li
             out.append(model.model_validate(item))
         except (ValidationError, ValueError, TypeError):
             skipped += 1
-    if skipped:
+    if skipped and log_skipped:
         log.warning("skipped unreadable FHIR resources", extra={"resource_type": name, "count": skipped})
     return out, skipped

@@ -11,24 +11,26 @@ resolved without another call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from service.record import Resource
+from service.fhir.decode import FhirStruct, OperationOutcome, Value
+from service.record import Item, Resource
 
 NOT_MATCHES = frozenset({"include", "outcome"})
+T = TypeVar("T", Resource, Item)
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[T]):
     """The matches of one page, the Medications it carried (with their fullUrl, if any), the Patients it
     carried under a fullUrl (what a ``urn:uuid`` reference may resolve to) and its next link."""
 
-    resources: list[Resource]
-    medications: list[tuple[str | None, Resource]] = field(default_factory=list)
+    resources: list[T]
+    medications: list[tuple[str | None, T]] = field(default_factory=list)
     next_url: str | None = None
-    patients: list[tuple[str, Resource]] = field(default_factory=list)
+    patients: list[tuple[str, T]] = field(default_factory=list)
 
 
 def is_error_outcome(outcome: Mapping[str, Any]) -> bool:
@@ -49,31 +51,62 @@ def next_link(bundle: Mapping[str, Any]) -> str | None:
     return None
 
 
-def read_page(bundle: Mapping[str, Any], resource_type: str) -> Page | None:
-    """The page's ``resource_type`` matches and Medications; ``None`` when an error outcome voids it.
-
-    One pass over the entries, the common one (a match without ``search`` or in mode ``match``) first:
-    this runs for every resource of every request.
-    """
-    found: list[Resource] = []
-    medications: list[tuple[str | None, Resource]] = []
-    patients: list[tuple[str, Resource]] = []
+def read_page(bundle: Mapping[str, Any], resource_type: str) -> Page[Resource] | None:
+    """The page's ``resource_type`` matches and Medications; ``None`` when an error outcome voids it."""
     entries = bundle.get("entry")
-    for entry in entries if type(entries) is list else ():
-        resource = entry.get("resource") if type(entry) is dict else None
-        if type(resource) is not dict:
+    items = (
+        (entry.get("resource"), entry.get("fullUrl"), entry.get("search"))
+        for entry in (entries if type(entries) is list else ())
+        if type(entry) is dict
+    )
+    return _read(items, next_link(bundle), resource_type)  # type: ignore[return-value]  # dicts only
+
+
+def read_decoded_page(value: Value, resource_type: str) -> Page[Item] | None:
+    """:func:`read_page` for a Bundle decoded by :mod:`service.fhir.decode` (Structs among its resources)."""
+    items = ((e.resource, e.fullUrl, e.search) for e in value.entries or ())
+    return _read(items, next_link({"link": value.link}), resource_type)
+
+
+def _read(items: Iterable[tuple[Any, Any, Any]], next_url: str | None, resource_type: str) -> Page[Item] | None:
+    """One pass over (resource, fullUrl, search) of each entry, the common one (a match without ``search``
+    or in mode ``match``) first: this runs for every resource of every request."""
+    found: list[Item] = []
+    medications: list[tuple[str | None, Item]] = []
+    patients: list[tuple[str, Item]] = []
+    for resource, full_url, search in items:
+        if isinstance(resource, FhirStruct):
+            kind: Any = type(resource).__name__
+        elif type(resource) is dict:
+            kind = resource.get("resourceType")
+        else:
             continue
-        kind = resource.get("resourceType")
         if kind == resource_type:
-            search = entry.get("search")
-            if type(search) is not dict or search.get("mode") not in NOT_MATCHES:  # garbage search: a match
+            mode = search.get("mode") if type(search) is dict else None
+            if type(mode) is not str or mode not in NOT_MATCHES:  # garbage search: a match
                 found.append(resource)
         elif kind == "OperationOutcome":
-            if is_error_outcome(resource):
+            if is_error_outcome({"issue": resource.issue} if isinstance(resource, OperationOutcome) else resource):
                 return None
         elif kind == "Medication":
-            full_url = entry.get("fullUrl")
             medications.append((full_url if type(full_url) is str else None, resource))
-        elif kind == "Patient" and type(entry.get("fullUrl")) is str:
-            patients.append((entry["fullUrl"], resource))
-    return Page(found, medications, next_link(bundle), patients)
+        elif kind == "Patient" and type(full_url) is str:
+            patients.append((full_url, resource))
+    return Page(found, medications, next_url, patients)
+
+
+def read_answer_page(value: Value, resource_type: str) -> tuple[Page[Item] | None, int] | None:
+    """A FHIR server's searchset page decoded by :func:`service.fhir.decode.decode_resource`: the page
+    (``None`` when an error outcome voids it) and how many entries it had; ``None`` when its ``entry`` or
+    ``link`` is not a list (the client refuses such an answer)."""
+    if value.is_plain:
+        bundle = value.plain
+        if not isinstance(bundle, dict) or not isinstance(bundle.get("entry"), list | None) \
+                or not isinstance(bundle.get("link"), list | None):
+            return None
+        entries = bundle.get("entry")
+        page: Page[Item] | None = read_page(bundle, resource_type)  # type: ignore[assignment]  # dicts are Items
+        return page, len(entries) if isinstance(entries, list) else 0
+    if not isinstance(value.link, list | None):
+        return None
+    return read_decoded_page(value, resource_type), len(value.entries or ())

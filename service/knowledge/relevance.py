@@ -72,7 +72,9 @@ class Relevance:
             self._verdicts[(kind, system, code)] = verdict
         return verdict
 
-    def keep(self, resource: Mapping[str, Any]) -> bool:
+    def keep(self, resource: Mapping[str, Any] | Any) -> bool:
+        if not isinstance(resource, Mapping):
+            return self._keep_decoded(resource)
         kind = resource.get("resourceType")
         if type(kind) is not str or kind not in self._sets:
             return True
@@ -92,6 +94,28 @@ class Relevance:
                 system, code = c.get("system"), c.get("code")
                 if (system is not None and type(system) is not str) or (code is not None and type(code) is not str):
                     return True
+                if system and code:
+                    verdict = verdicts.get((kind, system, code))
+                    if verdict or (verdict is None and self._decide(kind, system, code)):
+                        return True
+        return False
+
+    def _keep_decoded(self, resource: Any) -> bool:
+        """:meth:`keep` of a resource decoded into typed fields (service.fhir.decode; its class is its
+        resourceType): well-formed by construction, so only its codes decide."""
+        kind = type(resource).__name__
+        if kind not in self._sets:
+            return True
+        if kind in _BY_CODE:
+            concepts: Any = (resource.code,)
+        elif kind == "CarePlan":
+            concepts = [*resource.category, *(a.detail.code if a.detail else None for a in resource.activity)]
+        else:
+            concepts = resource.procedureCode
+        verdicts = self._verdicts
+        for concept in concepts:
+            for c in concept.coding if concept is not None else ():
+                system, code = c.system, c.code
                 if system and code:
                     verdict = verdicts.get((kind, system, code))
                     if verdict or (verdict is None and self._decide(kind, system, code)):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from service.fact_readers import first_start
+from service.fact_readers import ConditionLike, ObservationLike, first_start
 from service.facts_model import TextFact
 from service.fhir import models as m
 from service.fhir.dates import When
@@ -39,7 +39,7 @@ def _facts(ct: ClinicalText, text: str | None, ref: str, source: str, when: When
     return [TextFact(x.sign, ref, source, when, x.sentence, x.phrase) for x in _read(ct, text) if x.counted]
 
 
-def condition_texts(ct: ClinicalText, conditions: Iterable[m.Condition]) -> list[TextFact]:
+def condition_texts(ct: ClinicalText, conditions: Iterable[ConditionLike]) -> list[TextFact]:
     out: list[TextFact] = []
     for c in conditions:
         ref = f"Condition/{c.id}"
@@ -58,7 +58,7 @@ def condition_texts(ct: ClinicalText, conditions: Iterable[m.Condition]) -> list
     return out
 
 
-def observation_texts(ct: ClinicalText, observations: Iterable[m.Observation]) -> list[TextFact]:
+def observation_texts(ct: ClinicalText, observations: Iterable[ObservationLike]) -> list[TextFact]:
     out: list[TextFact] = []
     for o in observations:
         ref = f"Observation/{o.id}"
