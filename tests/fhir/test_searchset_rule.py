@@ -18,10 +18,11 @@ from service.cdshooks.models import HookRequest
 from service.cdshooks.prefetch import UNSATISFIED, resolve_prefetch
 from service.errors import FhirAccessError
 from service.fhir.client import FhirClient, FhirServer
+from service.fhir.decode import kind_of
 from service.fhir.query import FhirQuery
 from service.fhir.transport import FhirHttp
 from service.gather import gather
-from tests.fhir.builders import SPEC, hook_body, settings
+from tests.fhir.builders import SPEC, hook_body, plain, settings
 from tests.fhir.stand_ins import answering_server
 
 CONDITION = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}}
@@ -82,7 +83,7 @@ async def test_E7_prefetch_and_fhir_client_read_a_searchset_alike(name: str) -> 
         else:
             fetched = await client.search(FhirServer(base), query)
             assert got.resources == expected
-            assert [r for r in fetched if r["resourceType"] == "Condition"] == expected
+            assert [plain(r) for r in fetched if kind_of(r) == "Condition"] == expected
 
 
 def test_E7_an_operation_outcome_alone_is_unsatisfied() -> None:
