@@ -70,6 +70,8 @@ def _evidence_lines(a: Assessment, features: list[str], k: Knowledge) -> list[st
     for feature in features:
         label = k.cards.flag_labels.get(feature, feature)
         for ev in a.findings[feature].evidence:
+            if ev.source_only:
+                continue
             lines.append(texts["evidenceLine"].format(label=label, evidence=_evidence_text(feature, ev, k)))
     return lines
 

@@ -8,12 +8,28 @@ from datetime import date
 
 import pytest
 
-from scripts.fixture_kit import AS_OF, ICD, LOINC, SCT, born_years_ago, cc, condition, day, imaging, med, patient
+from scripts.fixture_kit import (
+    AS_OF,
+    ICD,
+    LOINC,
+    SCT,
+    born_years_ago,
+    cc,
+    condition,
+    day,
+    imaging,
+    med,
+    patient,
+    weight,
+)
+from service.assessment import assess
+from service.facts import build_facts
 from service.fhir.dates import add_months
+from service.fhir.medications import MedicationIndex, resolve
 from service.fixtures_catalog import shared_dir
 from service.knowledge.config import Role
 from tests.support.engine import CARDS_DIR, knowledge
-from tests.support.records import run
+from tests.support.records import record, run
 
 SHARED = shared_dir() / "data" / "valuesets"
 LBP = cc(ICD, "M54.50", "Low back pain, unspecified")
@@ -179,3 +195,73 @@ def test_every_code_a_golden_card_shows_has_a_source_in_cards() -> None:
                             assert (coding["system"], coding["code"]) in order_codes, (case.name, coding)
                             checked += 1
     assert checked > 500 and shown_codes > 100
+
+
+def test_escalation_cites_the_earlier_analgesic_in_the_sources_not_as_another_line() -> None:
+    """F8 evidence: the later order with the gap, and the earlier order it escalated from (Sources only)."""
+    res = [
+        patient("m", born_years_ago(40)),
+        condition("m", "bp", LBP, day(30)),
+        med("m", "ibu", day(20), "206905", "Ibuprofen 400 MG Oral Tablet [Ibu]"),
+        med("m", "tram", day(5), "835603", "tramadol hydrochloride 50 MG Oral Tablet"),
+    ]
+    result = run("m", res)
+    k = knowledge()
+    types = {key: spec.resource_type for key, spec in k.service.prefetch.items()}
+    facts = build_facts(record("m", res), types, AS_OF, k.relevance.keep, k.text)
+    f8 = assess(facts, k, AS_OF).findings["F8"]
+    assert [e.ref for e in f8.evidence] == ["MedicationRequest/m-tram", "MedicationRequest/m-ibu"]
+    assert [e.source_only for e in f8.evidence] == [False, True]
+    card = result.cards[0]
+    detail = card.detail or ""
+    sources = detail.split("\n\n")[-1]
+    assert "MedicationRequest/m-tram" in sources and "MedicationRequest/m-ibu" in sources
+    assert sources.index("m-tram") < sources.index("m-ibu")
+    lines = [line for line in detail.splitlines() if line.startswith("- Escalating analgesia")]
+    assert len(lines) == 1 and "an opioid 15 days after an NSAID (" in lines[0]
+
+
+def _weight_loss_on(*medication: dict) -> list[dict]:
+    return [
+        patient("w", born_years_ago(45)),
+        condition("w", "bp", LBP, day(20)),
+        weight("w", "a", day(200), 100.0),
+        weight("w", "b", day(3), 90.0),
+        *medication,
+    ]
+
+
+def _by_reference(display: str) -> dict:
+    """A MedicationRequest whose Medication is nowhere to be read: resolved, as record assembly does, to the
+    reference's display (item 33)."""
+    raw = {
+        "resourceType": "MedicationRequest", "id": "w-glp", "status": "active", "intent": "order",
+        "medicationReference": {"reference": "Medication/not-in-the-prefetch", "display": display},
+        "subject": {"reference": "Patient/w-pat"}, "authoredOn": day(60),
+    }
+    resolved = resolve(raw, MedicationIndex())
+    assert resolved["medicationCodeableConcept"] == {"text": display}
+    return resolved
+
+
+@pytest.mark.parametrize(
+    ("display", "explained"),
+    [
+        ("Semaglutide 2.4 mg/0.75 mL pen", True),
+        ("OZEMPIC (semaglutide) 1 mg", True),
+        ("tirzepatide 5 MG injection", True),
+        ("Liraglutide 3 mg", True),
+        ("Metformin 500 mg tablet", False),
+        ("Bupropion 150 mg", False),
+    ],
+)
+def test_a_weight_loss_medication_named_only_by_display_explains_the_loss(display: str, explained: bool) -> None:
+    """A GLP-1 agonist (or another weight-loss ingredient) given by a reference with a display, no code."""
+    assert "F5" in run("w", _weight_loss_on()).flags  # the loss alone
+    assert ("F5" not in run("w", _weight_loss_on(_by_reference(display))).flags) is explained
+
+
+def test_the_weight_loss_medication_keywords_are_ingredient_names_in_config() -> None:
+    words = knowledge().config.weight_loss.medication_keywords
+    assert {"semaglutide", "liraglutide", "tirzepatide", "dulaglutide", "exenatide"} <= set(words)
+    assert all(w.isalpha() and w.islower() for w in words)

@@ -97,3 +97,18 @@ def test_the_sentence_shown_is_at_most_120_characters_and_keeps_the_match(ct: Cl
     (m,) = [m for m in ct.read(long) if m.counted]
     assert len(m.sentence) <= SENTENCE_CHARS
     assert "wakes her at night" in m.sentence
+
+
+def test_a_pattern_naming_an_unknown_word_list_stops_loading() -> None:
+    import copy
+    import json
+
+    from service.errors import KnowledgeError
+    from tests.support.engine import CARDS_DIR
+
+    targets = json.loads((CARDS_DIR / "text" / "targets.json").read_text(encoding="utf-8"))
+    context = json.loads((CARDS_DIR / "text" / "context.json").read_text(encoding="utf-8"))
+    bad = copy.deepcopy(targets)
+    bad["signs"][0]["patterns"].append([{"LOWER": {"IN": "@no-such-list"}}])
+    with pytest.raises(KnowledgeError, match="cannot be compiled"):
+        ClinicalText(bad, context)

@@ -76,6 +76,18 @@ class WeightLoss(_Model):
     baseline_min_gap_days: int
     coded_within_days: int
     exclusion_window_days: int
+    # Ingredient words of weight-loss medications (GLP-1 agonists and others), read in a medication's display or
+    # text when none of its codes is in the weight-loss medication value set (a reference with a display only).
+    medication_keywords: tuple[str, ...] = ()
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore", ignored_types=(cached_property,)
+    )
+
+    @cached_property
+    def medication_regex(self) -> re.Pattern[str] | None:
+        words = "|".join(re.escape(w) for w in self.medication_keywords)
+        return re.compile(rf"\b(?:{words})\b", re.IGNORECASE) if words else None
 
 
 class RecentMri(_Model):

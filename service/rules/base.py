@@ -27,6 +27,9 @@ class Evidence:
     text_match: str | None = None
     by_keyword: bool = False
     from_note: bool = False
+    # Cited in the card's Sources line only: another evidence line of the same finding already says what it is
+    # (F8: the earlier analgesic, named with its date in the escalation line).
+    source_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ onset minus 7 days up to T, either the first opioid order starts at least 7 days
 order (a combination product counts as an opioid), or a third analgesic class starts at least 7 days after the
 first class (Revision 2 item 32). A switch between an NSAID and paracetamol, or adding a neuropathic agent to
 one other class, is not escalation.
-Then: escalating analgesia is a red flag for pain that does not respond to usual treatment.
+Then: escalating analgesia is a red flag for pain that does not respond to usual treatment. The evidence is
+the later order (what was started, how long after which class) and the earlier one it escalated from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from service.facts import PatientFacts
@@ -55,8 +57,7 @@ def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: 
         gap_days = days_between(base_ev.date, ev.date.at)
         if gap_days >= cfg.escalation_days:
             observed = (
-                f"{LABELS[name]} started {days_text(gap_days)} after {LABELS[base_name]} "
-                f"(started {base_ev.date.iso_day()})"
+                f"{LABELS[name]} {days_text(gap_days)} after {LABELS[base_name]} ({base_ev.date.iso_day()})"
             )
             escalation = Evidence(
                 ref=ev.ref,
@@ -65,9 +66,11 @@ def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: 
                 value_set=ev.value_set,
                 code=ev.code,
                 observed=observed,
-                threshold=f">= {cfg.escalation_days} days later",
+                threshold=f">= {cfg.escalation_days} days",
                 text_match=ev.text_match,
                 by_keyword=ev.by_keyword,
             )
-            return Finding("F8", True, (escalation,), unavailable(KEYS, facts.unavailable))
+            # The earlier analgesic is cited too, so that its order is in the card's Sources line.
+            earlier = dataclasses.replace(base_ev, source_only=True)
+            return Finding("F8", True, (escalation, earlier), unavailable(KEYS, facts.unavailable))
     return Finding("F8", False, missing=unavailable(KEYS, facts.unavailable))

@@ -8,13 +8,16 @@ Unless (c): a bariatric operation, weight programme or diet, or weight-loss medi
 the 365 days before the latest weight (for (b) alone: before T), or a pregnancy explains it (item 31: a
 pregnancy Condition dated at most 10 + 12 months before the latest weight, i.e. a current pregnancy or one
 that can have ended in the 12 months before it; no verified delivery code exists in the shared data, so a
-delivery is read only through the pregnancy code). Coded unintentional/unexplained weight loss (R63.4,
-448765001, 422868009) is trusted even then.
+delivery is read only through the pregnancy code). A medication counts by a code of the weight-loss medication
+value set, or, when none of its codes is in it, by an ingredient word of ``weightLoss.medicationKeywords`` in
+its display or text (a GLP-1 agonist given only by a reference's display). Coded unintentional/unexplained
+weight loss (R63.4, 448765001, 422868009) is trusted even then.
 Then: unexplained weight loss is a red flag (C2 with cancer history, C3 without).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from statistics import median
 
@@ -42,6 +45,11 @@ def _pregnancy_explains(facts: PatientFacts, k: Knowledge, anchor: datetime) -> 
     )
 
 
+def _named(fact: Fact, keywords: re.Pattern[str]) -> bool:
+    """A weight-loss medication named by ingredient in the display or text (no code of the value set)."""
+    return any(keywords.search(t) for t in (fact.text, *fact.displays) if t)
+
+
 def _explained(facts: PatientFacts, k: Knowledge, anchor: datetime) -> bool:
     if _pregnancy_explains(facts, k, anchor):
         return True
@@ -51,8 +59,11 @@ def _explained(facts: PatientFacts, k: Knowledge, anchor: datetime) -> bool:
         for f in (*facts.conditions, *facts.procedures, *facts.care_plans, *facts.service_requests)
     ]
     sources += [(f, Role.WEIGHT_LOSS_MEDICATION) for f in facts.medications]
+    keywords = k.config.weight_loss.medication_regex
     for fact, role in sources:
-        if coded(fact, k.vs(role)) is None:
+        if coded(fact, k.vs(role)) is None and not (
+            role is Role.WEIGHT_LOSS_MEDICATION and keywords is not None and _named(fact, keywords)
+        ):
             continue
         if fact.ref.startswith(("ServiceRequest/", "CarePlan/")) and fact.status not in (
             "active",

@@ -11,18 +11,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import warnings
+from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 from service.errors import KnowledgeError
+from service.text.prefilter import Prefilter
 
 log = logging.getLogger(__name__)
 
 SENTENCE_CHARS = 120
 IGNORED = "ignored"
 LABEL_CACHE = 8192
+NOTE_CACHE = 256
+SEGMENT_CACHE = 8192
 
 
 class Mention(NamedTuple):
@@ -64,6 +71,23 @@ def literal_variants(pattern: Sequence[dict[str, Any]] | None) -> list[str] | No
         if len(variants) > MAX_VARIANTS:
             return None
     return sorted({v for v in variants if v})
+
+
+def expand_word_lists(pattern: Sequence[dict[str, Any]], lists: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """``pattern`` with every ``{"IN": "@name"}`` (or an ``"@name"`` item of an IN list) replaced by the words of
+    ``wordLists[name]`` in cards/text/targets.json. Raises KeyError for an unknown list."""
+    out: list[dict[str, Any]] = []
+    for token in pattern:
+        spec = dict(token)
+        for attr, value in token.items():
+            if isinstance(value, dict) and "IN" in value:
+                items = [value["IN"]] if isinstance(value["IN"], str) else value["IN"]
+                words: list[str] = []
+                for item in items:
+                    words += lists[item[1:]] if isinstance(item, str) and item.startswith("@") else [item]
+                spec[attr] = {**value, "IN": words}
+        out.append(spec)
+    return out
 
 
 def _short(sentence: str, start: int, end: int) -> str:
@@ -119,22 +143,21 @@ class ClinicalText:
         self.source_labels: dict[str, str] = dict(targets["sourceLabels"])
         # Emergency phrases of the cord class (item 22: the emergency MRI then covers the whole spine).
         self.cord_phrases = frozenset(p.lower() for s in targets["signs"] for p in s.get("cordPhrases", ()))
-        self.signs = {
-            s["id"]: Sign(s["id"], s["label"], frozenset(s["voidedBy"])) for s in targets["signs"]
-        }
+        self.signs = {s["id"]: Sign(s["id"], s["label"], frozenset(s["voidedBy"])) for s in targets["signs"]}
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer", config={"punct_chars": list(context["sentenceBreaks"])})
         nlp.add_pipe("backpain_line_breaks")
         matcher: Any = nlp.add_pipe("medspacy_target_matcher")
         rules: list[Any] = []
-        for sign in targets["signs"]:
-            rules += [TargetRule(p, sign["id"]) for p in sign["phrases"]]
-            rules += [
-                TargetRule(f"{sign['id']} pattern {i}", sign["id"], pattern=pattern)
-                for i, pattern in enumerate(sign.get("patterns", ()))
-            ]
-        rules += [TargetRule(p, IGNORED) for p in targets["ignore"]]
+        lists: dict[str, list[str]] = targets.get("wordLists", {})
         try:
+            for sign in targets["signs"]:
+                rules += [TargetRule(p, sign["id"]) for p in sign["phrases"]]
+                rules += [
+                    TargetRule(f"{sign['id']} pattern {i}", sign["id"], pattern=expand_word_lists(pattern, lists))
+                    for i, pattern in enumerate(sign.get("patterns", ()))
+                ]
+            rules += [TargetRule(p, IGNORED) for p in targets["ignore"]]
             matcher.add(rules)
             ctx: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
             replaced = set(context.get("replaceDefaults", ()))
@@ -150,31 +173,108 @@ class ClinicalText:
                 for r in context["rules"]
             ]
             kept = [r for r in packaged if r.literal not in replaced]
-            ctx.add([phrase for r in [*kept, *ours] for phrase in _as_phrases(ConTextRule, r)])
+            modifier_rules = [phrase for r in [*kept, *ours] for phrase in _as_phrases(ConTextRule, r)]
+            ctx.add(modifier_rules)
         except (ValueError, KeyError, TypeError) as exc:
             raise KnowledgeError(f"cards/text: a target or ConText rule cannot be compiled: {exc}") from exc
         self._nlp = nlp
+        self._split = nlp.pipeline[:2]  # sentencizer, line breaks
+        self._matcher, self._context = matcher, ctx
+        sign_rules = [r for r in rules if r.category != IGNORED]
+        self._prefilter = Prefilter.build(nlp, sign_rules, [*rules, *modifier_rules])
         self._labels: dict[str, tuple[Mention, ...]] = {}
+        self._notes: OrderedDict[bytes, tuple[Mention, ...]] = OrderedDict()
+        self._segments: OrderedDict[bytes, tuple[Mention, ...]] = OrderedDict()
+        self._lock = threading.Lock()  # the cache may be shared by threads (one pipeline per process)
 
     def read_label(self, text: str) -> tuple[Mention, ...]:
         """``read`` for terminology strings (code.text, displays), memoised: they repeat across patients."""
         found = self._labels.get(text)
         if found is None:
-            found = self.read(text)
+            found = self.read_uncached(text)
             if len(self._labels) < LABEL_CACHE and len(text) <= 200:
                 self._labels[text] = found
         return found
 
     def read(self, text: str) -> tuple[Mention, ...]:
-        """Every target mention in ``text`` (ignored phrases left out), counted or not."""
+        """Every target mention in ``text`` (ignored phrases left out), counted or not.
+
+        The result for an identical text is kept per process (bounded LRU keyed by a digest of the text, so the
+        cache holds no note text): the same note is read again on every hook call of a chart."""
         if not text or not text.strip():
             return ()
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        with self._lock:
+            found = self._notes.get(key)
+            if found is not None:
+                self._notes.move_to_end(key)
+                return found
+        found = self._read_segments(text)
+        with self._lock:
+            self._notes[key] = found
+            while len(self._notes) > NOTE_CACHE:
+                self._notes.popitem(last=False)
+        return found
+
+    def read_uncached(self, text: str) -> tuple[Mention, ...]:
+        """``read`` without any cache: only the segments that can hold a target go through the matcher and
+        ConText (service/text/prefilter.py says why the result is the same as ``read_full``)."""
+        if not text or not text.strip():
+            return ()
+        if self._prefilter is None:
+            return self.read_full(text)
+        reduced = self._prefilter.reduce(self._split_doc(text))
+        return () if reduced is None else tuple(m for _, m in self._mentions_at(reduced))
+
+    def _read_segments(self, text: str) -> tuple[Mention, ...]:
+        """``read_uncached`` with the mentions of each segment kept per process (bounded LRU keyed by a digest
+        of the segment's tokens, whitespace, sentence starts and norms): a copied sentence is read once."""
+        if self._prefilter is None:
+            return self.read_full(text)
+        doc = self._split_doc(text)
+        kept = self._prefilter.segments(doc)
+        keys = [_segment_key(doc, a, b) for a, b in kept]
+        with self._lock:
+            results: list[tuple[Mention, ...] | None] = [self._segments.get(k) for k in keys]
+            for k, r in zip(keys, results, strict=True):
+                if r is not None:
+                    self._segments.move_to_end(k)
+        todo = [i for i, r in enumerate(results) if r is None]
+        if todo:
+            ranges = [kept[i] for i in todo]
+            sub = self._prefilter.rebuild(doc, ranges)
+            if sub is None:
+                return tuple(m for _, m in self._mentions_at(doc))  # cannot be rebuilt: read it whole
+            offsets = list(accumulate((b - a for a, b in ranges), initial=0))[:-1]
+            per: list[list[Mention]] = [[] for _ in ranges]
+            for start, mention in self._mentions_at(sub):
+                per[bisect_right(offsets, start) - 1].append(mention)
+            with self._lock:
+                for i, found in zip(todo, per, strict=True):
+                    results[i] = self._segments[keys[i]] = tuple(found)
+                while len(self._segments) > SEGMENT_CACHE:
+                    self._segments.popitem(last=False)
+        return tuple(m for r in results if r for m in r)
+
+    def _split_doc(self, text: str) -> Any:
         doc = self._nlp.make_doc(text)
-        for name, component in self._nlp.pipeline:
+        for _, component in self._split:
             doc = component(doc)
-            if name == "medspacy_target_matcher" and not doc.ents:
-                return ()  # nothing to put in context: skip ConText, a third of the cost of a note
-        out: list[Mention] = []
+        return doc
+
+    def read_full(self, text: str) -> tuple[Mention, ...]:
+        """The reference path: the whole text through the whole pipeline (what ``read`` must always equal)."""
+        if not text or not text.strip():
+            return ()
+        return tuple(m for _, m in self._mentions_at(self._split_doc(text)))
+
+    def _mentions_at(self, doc: Any) -> list[tuple[int, Mention]]:
+        """Target matcher and ConText on a sentence-split doc: each sign mention with its first token."""
+        doc = self._matcher(doc)
+        if not doc.ents:
+            return []  # nothing to put in context: skip ConText, a third of the cost of a note
+        doc = self._context(doc)
+        out: list[tuple[int, Mention]] = []
         for ent in doc.ents:
             sign = self.signs.get(ent.label_)
             if sign is None:
@@ -182,11 +282,19 @@ class ClinicalText:
             categories = tuple(sorted({m.category for m in ent._.modifiers}))
             sent = ent.sent
             sentence = _short(sent.text, ent.start_char - sent.start_char, ent.end_char - sent.start_char)
-            out.append(
-                Mention(sign.id, ent.text, sentence, categories, not (sign.voided_by & set(categories)))
-            )
-        return tuple(out)
+            mention = Mention(sign.id, ent.text, sentence, categories, not (sign.voided_by & set(categories)))
+            out.append((ent.start, mention))
+        return out
 
+
+def _segment_key(doc: Any, start: int, end: int) -> bytes:
+    """What a segment's mentions depend on: its tokens' texts, whitespace, sentence starts and norms (not the
+    whitespace after its last token, which is in no sentence's text)."""
+    parts = [
+        f"{t.text}\x01{t.whitespace_ if t.i < end - 1 else ''}\x01{int(bool(t.is_sent_start))}\x01{t.norm_}"
+        for t in doc[start:end]
+    ]
+    return hashlib.blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _digest(*parts: Any) -> str:
