@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import structlog
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -19,7 +18,7 @@ from service.api.edge import EdgeLayer
 from service.api.handlers import install_handlers
 from service.cdshooks.models import FeedbackRequest, HookRequest
 from service.clock import Clock, system_clock
-from service.fhir.transport import FlowControlledTransport
+from service.fhir.transport import FhirHttp, key_set_http
 from service.knowledge import Knowledge, load_knowledge
 from service.logging import configure_logging
 from service.metrics import declare_tiers
@@ -75,20 +74,15 @@ def create_app(
         statement_timeout=settings.database_statement_timeout_seconds,
     )
     upgrade(engine)
-    timeout = httpx.Timeout(
-        settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds
-    )
-    # trust_env off: HTTP(S)_PROXY would otherwise receive every FHIR token and JWKS fetch (issue 16).
-    # Flow-controlled sockets: a server writing faster than we read cannot fill memory (transport.py).
-    transport = None if settings.use_proxy_env else FlowControlledTransport()
-    http = httpx.AsyncClient(
-        timeout=timeout, follow_redirects=False, trust_env=settings.use_proxy_env, transport=transport
-    )
+    # Proxy variables ignored unless use_proxy_env (they would receive every FHIR token and JWKS fetch), no
+    # redirects, sockets read with back-pressure (issue 16); aiohttp for FHIR callbacks (issue 17, transport.py).
+    http = FhirHttp.from_settings(settings)
+    key_http = key_set_http(settings)
     # The database cache on every back-end: workers are processes, so memory is not shared (see replay.py).
     replay = replay_cache or DatabaseReplayCache(engine, timeout=settings.database_statement_timeout_seconds)
     state = AppState(
         settings, knowledge, clock, FeedbackStore(engine), http,
-        authenticator=Authenticator(settings, replay, http), engine=engine, replay_cache=replay,
+        authenticator=Authenticator(settings, replay, key_http), engine=engine, replay_cache=replay,
         card_log=CardLog(engine), patient_keys=PatientKeys.from_settings(settings),
     )
     declare_tiers(list(knowledge.cards.tiers))
@@ -102,6 +96,7 @@ def create_app(
         tune_gc()
         yield
         await http.aclose()
+        await key_http.aclose()
         engine.dispose()
 
     # Production serves neither the API docs nor /metrics unless a setting asks (issue 16): the

@@ -1,4 +1,5 @@
-"""The benchmark's typical body is a fixture case plus Synthea history and produces the case's C1 card."""
+"""The benchmark's bodies: the typical one (a fixture case plus Synthea history) gives the case's C1 card,
+the small one (a fixture case's own prefetch) its C3R card."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from service.api.parsing import parse_body
-from service.bench.bodies import TYPICAL_RESOURCES, typical_body
+from service.bench.bodies import TYPICAL_RESOURCES, small_body, typical_body
 from service.bench.micro import run_now
 from service.cdshooks.models import HookRequest
 from service.engine import evaluate
@@ -41,3 +42,15 @@ def test_typical_body_produces_a_critical_c1_card_at_its_date() -> None:
     assert result.tier == "C1"
     assert [card.indicator for card in result.cards] == ["critical"]
     assert result.skipped_resources == 0
+
+
+def test_small_body_is_about_six_kilobytes_and_produces_the_cases_card_at_its_date() -> None:
+    k = knowledge()
+    body = small_body(k.service, TODAY)
+    assert body.payload == small_body(k.service, TODAY).payload
+    assert 4_000 < len(body.payload) < 8_000
+    request = parse_body(body.payload, HookRequest)
+    record = run_now(gather(request, k.service, Settings(_env_file=None), None))
+    result = evaluate(record, k, datetime.combine(TODAY, time(10), UTC), request.hook_instance)
+    assert result.tier == "C3R"
+    assert len(result.cards) == 1

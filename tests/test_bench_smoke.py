@@ -9,7 +9,7 @@ import pytest
 
 from service.cli import main
 
-LOAD_WORKLOADS = ("typical", "large")
+LOAD_WORKLOADS = ("small", "typical", "large", "production")
 
 # The bodies are built from Synthea patients of the shared data folder: fail, naming it, when it is missing.
 pytestmark = pytest.mark.usefixtures("shared_synthea")
@@ -31,8 +31,10 @@ def test_tiny_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert path.with_suffix(".md").read_text().count("| typical |") >= 2
     assert results["bodies"]["typical"]["resources"] > 10
     assert results["bodies"]["large"]["resources"] > results["bodies"]["typical"]["resources"]
+    assert 4_000 < results["bodies"]["small"]["bytes"] < 8_000
+    assert results["options"]["floor_gc"] == "tuned"  # the floor runs with the service's GC tuning
     [one_pass] = results["passes"]
-    assert set(one_pass["workloads"]) == {"typical", "notes", "large", "no-prefetch"}
+    assert set(one_pass["workloads"]) == {"small", "typical", "notes", "large", "production", "no-prefetch"}
     assert results["bodies"]["notes"]["counts"]["clinicalNotes"] == 10
     for name in LOAD_WORKLOADS:
         workload = one_pass["workloads"][name]
@@ -61,8 +63,19 @@ def test_tiny_benchmark_runs_end_to_end(tmp_path: Path) -> None:
 
     checks = {(c["workload"], c["check"]): c for c in one_pass["checks"]}
     assert checks[("typical", "p99 ms at c=1")]["ok"] in (True, False)
+    for body in ("small", "typical", "large"):
+        assert checks[(body, "CPU ms/request vs floor (worst level)")]["ok"] in (True, False)
+    # Every production request carried a fresh JWT the service verified (errors would be 401s), and the
+    # JWT + replay cost is the difference to the small body's service run of the same pass.
+    assert checks[("production", "errors (each token is used once)")]["ok"] is True
+    auth = checks[("production", "JWT + replay CPU ms/request (vs small, c=1)")]
+    assert auth["value"] == one_pass["workloads"]["production"]["auth_cpu_ms_per_request"]
+    assert ("no-prefetch", "CPU ms/request (c=1)") in checks
+    markdown = path.with_suffix(".md").read_text()
+    assert "| floor CPU ms | service CPU ms | ×CPU |" in markdown
+    assert markdown.count("| small |") >= 3  # load row pair + the CPU-ratio row
     assert checks[("typical", "p99 ms at c=8")]["ok"] is None  # c=8 is not part of a tiny run
-    for body in ("typical", "large"):
+    for body in ("small", "typical", "large"):
         steps = results["micro"][body]
         assert set(steps) == {"parse", "gather", "evaluate", "serialize"}
         assert all(step["median_us"] > 0 and step["iterations"] > 0 for step in steps.values())

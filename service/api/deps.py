@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-import httpx
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from service.api.paths import called_path
 from service.clock import Clock
+from service.fhir.transport import FhirHttp
 from service.knowledge import Knowledge
 from service.security.replay import ReplayCache
 from service.settings import Settings
@@ -31,7 +31,7 @@ class AppState:
     knowledge: Knowledge
     clock: Clock
     feedback: FeedbackStore
-    http: httpx.AsyncClient
+    http: FhirHttp  # FHIR callbacks; JWK Sets are fetched by the authenticator's own client
     authenticator: Authenticator | None = None
     engine: Engine | None = None
     # Shared by every worker and replica through the database (issue 7); the authenticator uses it.

@@ -1,4 +1,5 @@
-"""Deterministic request bodies: a typical prefetch (a fixture case plus Synthea history) and a large one.
+"""Deterministic request bodies: a small one (a fixture case as its EHR sent it), a typical prefetch
+(a fixture case plus Synthea history) and a large one.
 
 Prefetch Bundles look like a FHIR server's search results: ``urn:uuid:`` references of the Synthea
 transaction Bundles are rewritten to ``Type/id``, every template key of ``cards/service.json`` is present.
@@ -15,6 +16,7 @@ from typing import Any
 import orjson
 
 from service.bench.prefetch import group_by_key, trim_round_robin
+from service.date_shift import shift_dates
 from service.fixtures_catalog import list_cases, shared_dir
 from service.knowledge.service_spec import ServiceSpec
 
@@ -23,6 +25,9 @@ TYPICAL_RESOURCES = 80
 LARGE_RESOURCES = 1000
 TYPICAL_PATIENT = "Ali_Herman"
 TYPICAL_CASE = "C1--in--leg-weakness-with-breast-cancer"
+# ~6 kB: an Epic-like prefetch (medicationReference with the Medications included, an informational
+# OperationOutcome in every searchset) that gives a C3R card: the size of most charts' requests.
+SMALL_CASE = "F8--in--epic-medication-references-and-outcome-entries"
 Resource = dict[str, Any]
 
 
@@ -132,6 +137,25 @@ def typical_body(spec: ServiceSpec, today: date | None = None) -> Body:
     source = f"fixture case {TYPICAL_CASE} + synthea-r4/{TYPICAL_PATIENT} history, observations by template codes"
     resources = [patient, *(r for items in groups.values() for r in items)]
     return Body("typical", case.patient_id, source, counts, hook_request(case.patient_id, prefetch), resources)
+
+
+def small_body(spec: ServiceSpec, today: date | None = None) -> Body:
+    """Fixture case SMALL_CASE's own prefetch (its EHR's shapes), dates shifted so its "today" is ``today``.
+
+    The case predates the clinicalNotes template: a key it lacks is sent as an empty searchset, as an EHR
+    answering today's discovery would, so the service neither logs nor reports that key as unavailable.
+    """
+    case = next(c for c in list_cases() if c.name == SMALL_CASE)
+    days = ((today or datetime.now(UTC).date()) - case.as_of.date()).days
+    prefetch: dict[str, Any] = shift_dates(case.prefetch(spec), days)
+    prefetch.update({key: searchset([]) for key in spec.prefetch if key not in prefetch})
+    resources = [prefetch["patient"], *(e["resource"] for key, value in prefetch.items() if key != "patient"
+                                       and isinstance(value, dict) for e in value.get("entry", []))]
+    counts: dict[str, int] = {}
+    for resource in resources:
+        counts[resource["resourceType"]] = counts.get(resource["resourceType"], 0) + 1
+    return Body("small", case.patient_id, f"fixture case {SMALL_CASE} (its prefetch.json)", counts,
+                hook_request(case.patient_id, prefetch), resources)
 
 
 def large_body(spec: ServiceSpec) -> Body:

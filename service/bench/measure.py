@@ -13,6 +13,7 @@ import httpx
 import orjson
 
 from service.bench import procstat
+from service.bench.production import BenchIssuer
 from service.bench.server import Server
 from service.bench.wrk import run_wrk
 
@@ -49,18 +50,23 @@ class TargetRun:
     levels: list[Level] = field(default_factory=list)
 
 
-def check_answer(server: Server, body: bytes) -> None:
-    response = httpx.post(server.url + SERVICE_PATH, content=body, timeout=30.0,
-                          headers={"Content-Type": "application/json"})
+def check_answer(server: Server, body: bytes, issuer: BenchIssuer | None = None) -> None:
+    headers = {"Content-Type": "application/json", **(issuer.headers(SERVICE_PATH) if issuer else {})}
+    response = httpx.post(server.url + SERVICE_PATH, content=body, timeout=30.0, headers=headers)
     if response.status_code != 200 or "cards" not in orjson.loads(response.content):
         raise RuntimeError(f"{server.url} answered {response.status_code}: {response.text[:300]}")
 
 
+def _tokens(issuer: BenchIssuer | None, body_file: Path, seconds: float) -> Path | None:
+    return None if issuer is None else issuer.token_file(body_file.parent, SERVICE_PATH, seconds)
+
+
 def measure_level(server: Server, body_file: Path, script: Path, connections: int, seconds: float,
-                  noise_threshold_pct: float) -> Level:
+                  noise_threshold_pct: float, issuer: BenchIssuer | None = None) -> Level:
+    tokens = _tokens(issuer, body_file, seconds)  # minted before the CPU counters start
     cpu_before, machine_before = procstat.cpu_seconds(server.pid), procstat.cpu_times()
     result = run_wrk(server.url, SERVICE_PATH, body_file, script, connections=connections, seconds=seconds,
-                     cpu=WRK_CPU)
+                     cpu=WRK_CPU, tokens=tokens)
     server_cpu = procstat.cpu_seconds(server.pid) - cpu_before
     machine = procstat.cpu_times().minus(machine_before)
     other0 = 100 * procstat.other_use(machine, SERVER_CPU, server_cpu)
@@ -72,13 +78,15 @@ def measure_level(server: Server, body_file: Path, script: Path, connections: in
 
 
 def measure_target(target: str, server: Server, body_file: Path, script: Path, *, connections: list[int],
-                   seconds: float, warmup: float, noise_threshold_pct: float) -> TargetRun:
-    check_answer(server, body_file.read_bytes())
+                   seconds: float, warmup: float, noise_threshold_pct: float,
+                   issuer: BenchIssuer | None = None) -> TargetRun:
+    """``issuer``: every request carries a fresh token of it (the production-profile workload)."""
+    check_answer(server, body_file.read_bytes(), issuer)
     if warmup > 0:
         run_wrk(server.url, SERVICE_PATH, body_file, script, connections=max(connections), seconds=warmup,
-                cpu=WRK_CPU)
+                cpu=WRK_CPU, tokens=_tokens(issuer, body_file, warmup))
     run = TargetRun(target)
     for count in connections:
-        run.levels.append(measure_level(server, body_file, script, count, seconds, noise_threshold_pct))
+        run.levels.append(measure_level(server, body_file, script, count, seconds, noise_threshold_pct, issuer))
     run.peak_rss_mib, run.rss_mib = procstat.memory_mib(server.pid)
     return run

@@ -64,6 +64,27 @@ def check_rows(results: dict[str, Any]) -> list[list[str]]:
             for p in results["passes"] for c in p["checks"]]
 
 
+def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Per pass, body and level: the floor's and the service's CPU per request and their ratio."""
+    bodies = results.get("bodies", {})
+    out: list[list[str]] = []
+    for one_pass in results["passes"]:
+        for name, workload in one_pass["workloads"].items():
+            if "ratios" not in workload:
+                continue
+            floor = {lv["connections"]: lv for lv in workload["floor"]["levels"]}
+            ratio = {lv["connections"]: lv for lv in workload["ratios"]["levels"]}
+            body = bodies.get("small" if name == "production" else name, {})
+            for lv in workload["service"]["levels"]:
+                c = lv["connections"]
+                if c not in floor:
+                    continue
+                out.append([str(one_pass["pass"]), name, f"{body.get('bytes', 0) / 1024:.1f}", str(c),
+                            f"{floor[c]['cpu_ms_per_request']:.3f}", f"{lv['cpu_ms_per_request']:.3f}",
+                            f"{ratio[c]['cpu_ms_per_request']:.2f}"])
+    return out
+
+
 def micro_rows(results: dict[str, Any]) -> list[list[str]]:
     return [[body, step, f"{t['median_us']:.1f}", f"{t['p99_us']:.1f}", str(t["iterations"])]
             for body, steps in results.get("micro", {}).items() for step, t in steps.items()]
@@ -75,6 +96,8 @@ def print_tables(results: dict[str, Any], console: Console | None = None) -> Non
         console.width = max(console.width, 180)
     for title, columns, body in (
         ("Load (server on CPU 0, wrk on CPU 1; × = service / floor, same pass)", COLUMNS, rows(results)),
+        ("CPU per request vs the floor, same pass", ("pass", "workload", "body kB", "c", "floor CPU ms",
+                                                     "service CPU ms", "×CPU"), cpu_rows(results)),
         ("Targets", ("pass", "workload", "check", "value", "target", "verdict"), check_rows(results)),
         ("Micro-benchmark (in process)", ("body", "step", "median µs", "p99 µs", "iterations"), micro_rows(results)),
     ):
@@ -97,6 +120,8 @@ def markdown(results: dict[str, Any]) -> str:
              f"commit {m['commit']}; 'other CPU' is the share of each pinned CPU used by anything else.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row) + " |" for row in rows(results)]
+    lines += ["", "| pass | workload | body kB | c | floor CPU ms | service CPU ms | ×CPU |", "|" + "---|" * 7]
+    lines += ["| " + " | ".join(row) + " |" for row in cpu_rows(results)]
     lines += ["", "| pass | workload | check | value | target | verdict |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in check_rows(results)]
     lines += ["", *notes(results)]

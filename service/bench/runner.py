@@ -1,7 +1,10 @@
 """Runs the benchmark: for each pass and workload, the floor and then the service, same body, same flags.
 
 Each server is a fresh process (so its peak memory belongs to one workload), pinned to CPU 0; wrk is
-pinned to CPU 1. Every process started here is stopped on the way out, including on Ctrl-C.
+pinned to CPU 1. Every process started here is stopped on the way out, including on Ctrl-C. The floor
+runs with the service's garbage-collector tuning (``tune_gc``) unless ``--floor-gc default`` asks
+otherwise, so a ratio to it measures the service's own work. The ``production`` workload is the small
+body with the production profile: a fresh JWT per request and the replay cache on SQLite.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from service.bench import nofetch
-from service.bench.bodies import Body, large_body, typical_body
+from service.bench.bodies import Body, large_body, small_body, typical_body
 from service.bench.measure import SERVER_CPU, TargetRun, measure_target
 from service.bench.notes import notes_body
+from service.bench.production import BenchIssuer
 from service.bench.server import running
 from service.bench.wrk import write_script
 from service.knowledge import load_knowledge
@@ -27,7 +31,8 @@ from service.paths import knowledge_dir
 from service.settings import REPO_ROOT
 
 TARGETS = {"floor": "service.bench.floor:create_app", "service": "service.main:create_app"}
-WORKLOADS = ("typical", "notes", "large", "no-prefetch")
+WORKLOADS = ("small", "typical", "notes", "large", "production", "no-prefetch")
+BODY_OF = {"production": "small"}  # the workloads whose body is another workload's
 
 
 @dataclass
@@ -40,7 +45,7 @@ class BenchOptions:
     noise_threshold_pct: float = 10.0
     profile_dir: Path | None = None
     micro_iterations: int = 2000
-    floor_gc: str = "default"
+    floor_gc: str = "tuned"
 
 
 def _git_commit() -> str:
@@ -63,23 +68,36 @@ def _wrapper(options: BenchOptions, label: str) -> list[str] | None:
     return [sys.executable, "-m", "cProfile", "-o", str(options.profile_dir / f"{label}.prof")]
 
 
-def run_target(target: str, body: Body, workdir: Path, options: BenchOptions, label: str) -> TargetRun:
+def run_target(target: str, body: Body, workdir: Path, options: BenchOptions, label: str,
+               issuer: BenchIssuer | None = None) -> TargetRun:
+    """One server through every level. ``issuer``: the service runs the production profile trusting it,
+    and every request (to the floor too, so wrk's work is the same) carries a fresh token."""
     body_file = workdir / f"{body.name}.json"
     body_file.write_bytes(body.payload)
     env = {"BACKPAIN_CDS_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-           "BACKPAIN_CDS_BENCH_FLOOR_GC": options.floor_gc}
+           "BACKPAIN_CDS_BENCH_FLOOR_GC": options.floor_gc,
+           **(issuer.env() if issuer is not None and target == "service" else {})}
     wrapper = _wrapper(options, label)
     with (workdir / f"{label}.log").open("wb") as log, \
             running(TARGETS[target], cpu=SERVER_CPU, env=env, log=log, wrapper=wrapper) as server:
         return measure_target(target, server, body_file, write_script(workdir), connections=options.connections,
                               seconds=options.duration, warmup=options.warmup,
-                              noise_threshold_pct=options.noise_threshold_pct)
+                              noise_threshold_pct=options.noise_threshold_pct, issuer=issuer)
+
+
+def bodies_for(workloads: list[str]) -> dict[str, Body]:
+    """The bodies the workloads need, built once per run."""
+    spec = load_knowledge(knowledge_dir()).service
+    makers = {"small": small_body, "typical": typical_body, "notes": notes_body, "large": large_body}
+    names = {BODY_OF.get(name, name) for name in workloads} | ({"typical"} if "no-prefetch" in workloads else set())
+    return {name: make(spec) for name, make in makers.items() if name in names}
 
 
 def run_benchmark(options: BenchOptions, progress: Any = print) -> dict[str, Any]:
     """Every pass of every workload; returns the raw results (ratios and checks come from ``report``)."""
     spec = load_knowledge(knowledge_dir()).service
-    bodies = {"typical": typical_body(spec), "notes": notes_body(spec), "large": large_body(spec)}
+    bodies = bodies_for(options.workloads)
+    issuer = BenchIssuer() if "production" in options.workloads else None
     started = time.time()
     passes: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="backpain-bench-") as tmp:
@@ -91,8 +109,10 @@ def run_benchmark(options: BenchOptions, progress: Any = print) -> dict[str, Any
                 if name == "no-prefetch":
                     workloads[name] = nofetch.run(bodies["typical"], spec, workdir, options)
                     continue
-                workloads[name] = {target: asdict(run_target(target, bodies[name], workdir, options,
-                                                             f"{name}-{target}-pass{number}"))
+                body = bodies[BODY_OF.get(name, name)]
+                workloads[name] = {target: asdict(run_target(target, body, workdir, options,
+                                                             f"{name}-{target}-pass{number}",
+                                                             issuer if name == "production" else None))
                                    for target in TARGETS}
             passes.append({"pass": number, "workloads": workloads})
     return {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),

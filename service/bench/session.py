@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from service.bench.bodies import large_body, typical_body
+from service.bench.bodies import large_body, small_body, typical_body
 from service.bench.checks import annotate
 from service.bench.micro import run_micro
 from service.bench.notes import notes_body
@@ -22,7 +22,8 @@ from service.settings import Settings
 def micro(options: BenchOptions) -> dict[str, Any]:
     knowledge = load_knowledge(knowledge_dir())
     settings = Settings(_env_file=None)
-    bodies = [typical_body(knowledge.service), notes_body(knowledge.service), large_body(knowledge.service)]
+    spec = knowledge.service
+    bodies = [small_body(spec), typical_body(spec), notes_body(spec), large_body(spec)]
     return run_micro(bodies, knowledge, settings, iterations=options.micro_iterations)
 
 

@@ -1,7 +1,8 @@
 """Drives a server with wrk (the Debian package) and a Lua script that POSTs one body file.
 
 The script prints one ``BENCH-RESULT`` line of JSON from wrk's ``done`` hook: request and error counts,
-duration, and latency percentiles in microseconds.
+duration, and latency percentiles in microseconds. Given a token file it sends each token once, as
+``Authorization: Bearer`` (the production-profile workload, :mod:`service.bench.production`).
 """
 
 from __future__ import annotations
@@ -18,17 +19,29 @@ from service.bench.server import pinned
 
 MARKER = "BENCH-RESULT "
 LUA = r"""
-local request_bytes
+local request_bytes, body, path
+local tokens, index = {}, 0
 
 function init(args)
   local file = assert(io.open(args[1], "rb"))
-  local body = file:read("*a")
+  body = file:read("*a")
   file:close()
-  request_bytes = wrk.format("POST", args[2], {["Content-Type"] = "application/json"}, body)
+  path = args[2]
+  if args[3] then  -- a token file: each request carries the next token once (the production profile)
+    for line in io.lines(args[3]) do
+      if #line > 0 then tokens[#tokens + 1] = line end
+    end
+  end
+  request_bytes = wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
 end
 
 function request()
-  return request_bytes
+  if #tokens == 0 then
+    return request_bytes
+  end
+  index = index % #tokens + 1
+  return wrk.format("POST", path, {["Content-Type"] = "application/json",
+                                   ["Authorization"] = "Bearer " .. tokens[index]}, body)
 end
 
 function done(summary, latency, requests)
@@ -82,10 +95,10 @@ def parse(output: str) -> dict[str, float]:
 
 
 def run_wrk(url: str, path: str, body_file: Path, script: Path, *, connections: int, seconds: float,
-            cpu: int | None) -> WrkResult:
+            cpu: int | None, tokens: Path | None = None) -> WrkResult:
     """One wrk run of ``seconds`` on one thread; its CPU time comes from the children's rusage."""
     argv = [wrk_binary(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-            "-s", str(script), url + path, "--", str(body_file), path]
+            "-s", str(script), url + path, "--", str(body_file), path, *([str(tokens)] if tokens else [])]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(pinned(cpu, argv), capture_output=True, text=True, timeout=seconds + 30, check=False)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-WORKLOADS = ("typical", "notes", "large", "no-prefetch")
+WORKLOADS = ("small", "typical", "notes", "large", "production", "no-prefetch")  # as service.bench.runner
 
 
 def _int_list(text: str) -> list[int]:
@@ -37,14 +37,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--connections", type=_int_list, help="concurrency levels (default 1,8,64)")
     parser.add_argument("--passes", type=int, help="passes over every workload (default 2)")
     parser.add_argument("--workload", type=_workloads, default=list(WORKLOADS),
-                        help="comma-separated: typical,notes,large,no-prefetch (default all)")
+                        help="comma-separated: " + ",".join(WORKLOADS) + " (default all)")
     parser.add_argument("--tiny", action="store_true", help="a smoke run: 1 s steps, c=1, one pass")
     parser.add_argument("--json", type=Path, help="results file (default bench-results/bench-<time>.json)")
     parser.add_argument("--noise-threshold", type=float, default=10.0,
                         help="mark a level noisy when others use more than this %% of a pinned CPU")
     parser.add_argument("--micro-iterations", type=int, help="iterations per micro-benchmark step (default 2000)")
-    parser.add_argument("--floor-gc", choices=("default", "tuned"), default="default",
-                        help="the floor's GC: Python's default (the issue's floor) or the service's tune_gc")
+    parser.add_argument("--floor-gc", choices=("default", "tuned"), default="tuned",
+                        help="the floor's GC: the service's tune_gc (default: the ratio measures the service's "
+                             "own work) or Python's default")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="run the service under cProfile, stats to DIR")
     parser.set_defaults(func=run)
 

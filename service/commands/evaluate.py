@@ -126,10 +126,9 @@ def _request(args: argparse.Namespace, knowledge: Knowledge) -> HookRequest:
 async def run_once(
     args: argparse.Namespace, settings: Settings, when: When
 ) -> tuple[PatientRecord, Evaluation, Table | None]:
-    import httpx
-
     from service.engine import evaluate
     from service.fhir.client import FhirClient
+    from service.fhir.transport import FhirHttp
     from service.gather import gather
     from service.knowledge import load_knowledge
 
@@ -138,8 +137,7 @@ async def run_once(
     if args.fhir_server and not settings.fhir_server_allowlist:
         # The operator named the server on the command line: that is the allowlist of this run.
         settings = settings.model_copy(update={"fhir_server_allowlist": [args.fhir_server]})
-    timeout = httpx.Timeout(settings.fhir_read_timeout_seconds, connect=settings.fhir_connect_timeout_seconds)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=settings.use_proxy_env) as http:
+    async with FhirHttp.from_settings(settings) as http:
         client = FhirClient.for_invocation(http, settings)
         record = await gather(request, knowledge.service, settings, client, when.at)
     result = evaluate(record, knowledge, when.at, request.hook_instance)

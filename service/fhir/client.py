@@ -1,7 +1,8 @@
 """Async FHIR R4 client for the CDS client's FHIR server: reads and paged searches.
 
-One ``httpx.AsyncClient`` is shared by the whole app (connection pool, timeouts, no redirects); the
-base URL and bearer token change per call, so they travel in a :class:`FhirServer` value. Every
+One :class:`~service.fhir.transport.FhirHttp` (an aiohttp session: connection pool, timeouts, no
+cookies) is shared by the whole app; redirects are never followed. The base URL and bearer token
+change per call, so they travel in a :class:`FhirServer` value. Every
 failure becomes a :class:`FhirAccessError` whose message is a short reason (status code, timeout,
 not JSON, not FHIR) without URLs, so it can be logged and shown to the CDS client.
 """
@@ -10,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-import orjson
+import aiohttp
+from yarl import URL
 
 from service.errors import FhirAccessError
+from service.fhir import decode as fast
+from service.fhir.decode import Value
 from service.fhir.query import FhirQuery
-from service.fhir.searchset import next_link, read_page
-from service.record import Resource
+from service.fhir.searchset import Page, read_answer_page
+from service.fhir.transport import FhirHttp
+from service.record import Item
 from service.settings import Settings
 
 FHIR_JSON = "application/fhir+json"
@@ -74,7 +77,7 @@ class FhirClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: FhirHttp,
         *,
         page_cap: int = 20,
         limits: CallbackLimits | None = None,
@@ -88,38 +91,42 @@ class FhirClient:
         self.parse_until: float | None = None
 
     @classmethod
-    def for_invocation(cls, http: httpx.AsyncClient, settings: Settings) -> FhirClient:
+    def for_invocation(cls, http: FhirHttp, settings: Settings) -> FhirClient:
         """The client every hook call and CLI run uses: the page cap and byte/resource caps of the settings."""
         return cls(http, page_cap=settings.fhir_page_cap, limits=CallbackLimits.from_settings(settings))
 
-    async def fetch(self, server: FhirServer, query: FhirQuery) -> list[Resource]:
+    async def fetch(self, server: FhirServer, query: FhirQuery) -> list[Item]:
         """The resources ``query`` yields: a read gives zero or one, a search every page."""
         if query.is_read:
             found = await self.read(server, query)
             return [] if found is None else [found]
         return await self.search(server, query)
 
-    async def read(self, server: FhirServer, query: FhirQuery) -> Resource | None:
-        """Read one resource; ``None`` when the server says it does not exist (404/410)."""
-        body = await self._get(server, _join(server.base_url, query.relative_url()), absent_ok=True)
-        if body is None:
+    async def read(self, server: FhirServer, query: FhirQuery) -> Item | None:
+        """Read one resource; ``None`` when the server says it does not exist (404/410).
+
+        A Struct of :mod:`service.fhir.decode` for the types the rules read, the plain dict otherwise.
+        """
+        value = await self._get(server, _join(server.base_url, query.relative_url()), absent_ok=True)
+        if value is None:
             return None
-        if body.get("resourceType") != query.resource_type:
+        if value.resource_type != query.resource_type:
             # The server's resourceType is not echoed: 412 messages never carry the server's content.
             raise FhirAccessError(f"read did not return a {query.resource_type}", "invalid")
         self._count_resources(1)
-        return body
+        found: Item = value.single()
+        return found
 
-    async def search(self, server: FhirServer, query: FhirQuery) -> list[Resource]:
+    async def search(self, server: FhirServer, query: FhirQuery) -> list[Item]:
         """Run a search and follow its ``next`` links."""
         return await self.pages(server, _join(server.base_url, query.relative_url()), query.resource_type)
 
-    async def pages(self, server: FhirServer, url: str, resource_type: str) -> list[Resource]:
+    async def pages(self, server: FhirServer, url: str, resource_type: str) -> list[Item]:
         """Collect the entries of the searchset at ``url`` and of every page after it.
 
         More pages than the cap is an error rather than a truncation: partial data could hide a red flag.
         """
-        resources: list[Resource] = []
+        resources: list[Item] = []
         next_url: str | None = url
         pages = 0
         while next_url is not None:
@@ -127,57 +134,67 @@ class FhirClient:
                 raise FhirAccessError(f"search has more than {self._page_cap} pages")
             if _origin(next_url) != server.origin:
                 raise FhirAccessError("a paging link points away from the FHIR server")
-            body = await self._get(server, next_url)
-            if body is None or body.get("resourceType") != "Bundle":
+            value = await self._get(server, next_url)
+            if value is None or value.resource_type != "Bundle":
                 raise FhirAccessError("search did not return a Bundle")
-            entries = body.get("entry")
-            self._count_resources(len(entries) if isinstance(entries, list) else 0)
-            resources.extend(bundle_resources(body, resource_type))
-            next_url = next_link(body)
+            page = self._page(value, resource_type)
+            resources.extend([*page.resources, *(medication for _, medication in page.medications)])
+            next_url = page.next_url
             pages += 1
         return resources
 
-    async def _get(self, server: FhirServer, url: str, *, absent_ok: bool = False) -> dict[str, Any] | None:
+    def _page(self, value: Value, resource_type: str) -> Page[Item]:
+        """The ``resource_type`` matches and Medications of a searchset page, its entries counted.
+
+        An error OperationOutcome among the entries means the server could not answer fully: fail rather
+        than evaluate on partial data (:func:`service.fhir.searchset.read_page`, the prefetch's rule too).
+        """
+        answer = read_answer_page(value, resource_type)
+        if answer is None:
+            raise FhirAccessError("search answered a Bundle whose entry or link is not a list", "invalid")
+        page, entries = answer
+        self._count_resources(entries)
+        if page is None:
+            raise FhirAccessError("search result carries an error OperationOutcome")
+        return page
+
+    async def _get(self, server: FhirServer, url: str, *, absent_ok: bool = False) -> Value | None:
         # identity: a compressed body would make the byte cap count compressed bytes (a zip bomb).
         headers = {"Accept": FHIR_JSON, "Accept-Encoding": "identity"}
         if server.token:
             headers["Authorization"] = f"Bearer {server.token}"
         try:
-            async with self._http.stream("GET", url, headers=headers) as response:
-                if absent_ok and response.status_code in (404, 410):
+            async with self._http.session().get(_wire_url(url), headers=headers, allow_redirects=False) as response:
+                if absent_ok and response.status in (404, 410):
                     return None
-                if response.status_code != 200:
-                    raise FhirAccessError(f"FHIR server answered HTTP {response.status_code}", "status")
+                if response.status != 200:
+                    raise FhirAccessError(f"FHIR server answered HTTP {response.status}", "status")
                 content = await self._read_capped(response)
-        except httpx.TimeoutException as exc:
+        except TimeoutError as exc:  # aiohttp's connect and socket-read timeouts are TimeoutErrors too
             raise FhirAccessError("FHIR server timed out", "timeout") from exc
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except (aiohttp.ClientError, ValueError) as exc:
+            # ValueError: what aiohttp raises for a URL or header it will not send (e.g. CR/LF in a token).
             raise FhirAccessError(f"FHIR server unreachable ({type(exc).__name__})", "connect") from exc
         if self.parse_until is not None and asyncio.get_running_loop().time() >= self.parse_until:
             # Parsing holds the event loop; an answer completed after the deadline is not worth it.
             raise FhirAccessError("answer arrived after the deadline", "deadline")
-        try:
-            body = orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
-            raise FhirAccessError("FHIR server answered something that is not JSON", "invalid") from exc
-        if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
-            raise FhirAccessError("FHIR server answered JSON that is not a FHIR resource", "invalid")
-        return body
+        return decode_resource(content)
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, refusing more than the per-response cap or the invocation's remaining budget.
 
-        The budget is charged as chunks arrive, so callbacks running in parallel share it live.
+        The budget is charged as chunks arrive, so callbacks running in parallel share it live. The
+        session reads with back-pressure (transport.py): a chunk is at most what its buffer holds.
         """
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             raise FhirAccessError("FHIR server answered with a content encoding we did not ask for", "invalid")
-        declared = response.headers.get("content-length", "")
+        declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self._limits.response_bytes:
             raise FhirAccessError(self._too_many_bytes(False), "invalid")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():  # identity only (checked above): bytes == wire bytes
+        async for chunk in response.content.iter_any():  # identity only (checked above): bytes == wire bytes
             size += len(chunk)
             self._bytes_used += len(chunk)
             if size > self._limits.response_bytes or self._bytes_used > self._limits.invocation_bytes:
@@ -203,19 +220,32 @@ class FhirClient:
                                   f"{self._limits.invocation_resources} resources", "invalid")
 
 
+def decode_resource(content: bytes) -> Value:
+    """Bytes of a FHIR answer to the resource (a Bundle for searches): the one bytes-to-data step.
+
+    The same one-pass decoder as the request's prefetch (:mod:`service.fhir.decode`): Structs for the
+    resources the rules read, plain JSON through the tolerant path for anything else.
+    """
+    try:
+        value = fast.decode_resource(content)
+    except fast.InvalidJson as exc:
+        raise FhirAccessError("FHIR server answered something that is not JSON", "invalid") from exc
+    if not isinstance(value.resource_type, str):
+        raise FhirAccessError("FHIR server answered JSON that is not a FHIR resource", "invalid")
+    return value
+
+
+def _wire_url(url: str) -> URL:
+    """The URL to send: as rendered, percent-encoding kept, when it is plain printable ASCII.
+
+    yarl would otherwise re-quote it (``Patient%2Fp1`` becomes ``Patient/p1``) at a cost on every
+    call; anything else (a space, a line break, a non-ASCII host) is left to yarl to quote or strip,
+    so it can never reach the request line raw.
+    """
+    if url.isascii() and url.isprintable() and " " not in url:
+        return URL(url, encoded=True)
+    return URL(url)
+
+
 def _join(base_url: str, relative: str) -> str:
     return f"{base_url.rstrip('/')}/{relative}"
-
-
-def bundle_resources(bundle: Resource, resource_type: str) -> list[Resource]:
-    """The ``resource_type`` matches of a searchset page followed by the Medications it carried.
-
-    An error OperationOutcome among the entries means the server could not answer fully: fail rather
-    than evaluate on partial data (:func:`service.fhir.searchset.read_page`, the prefetch's rule too).
-    """
-    if not isinstance(bundle.get("entry"), list | None) or not isinstance(bundle.get("link"), list | None):
-        raise FhirAccessError("search answered a Bundle whose entry or link is not a list", "invalid")
-    page = read_page(bundle, resource_type)
-    if page is None:
-        raise FhirAccessError("search result carries an error OperationOutcome")
-    return [*page.resources, *(medication for _, medication in page.medications)]

@@ -8,7 +8,8 @@ in-memory cache) and is overwritten; expired rows are also deleted every ``purge
 Decision (issue 7): the service uses this cache on every back-end, SQLite included. Even the single-host
 default runs several uvicorn workers, which are separate processes; a per-process in-memory cache would
 let a token be replayed to a sibling worker, so it is not equivalent. One indexed insert per request is
-the price (about a millisecond on either back-end).
+the price. The statement is built once with bound parameters (issue 17): building it per call cost
+~130 µs of CPU, more than executing it; SQLAlchemy's compiled cache then serves every call.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, bindparam, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,7 +43,15 @@ class DatabaseReplayCache:
         self._clock = clock
         self._purge_every = purge_every
         self._calls = itertools.count(1)
-        self._insert: Any = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        insert: Any = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(replay_cache).values(
+            iss=bindparam("iss"), jti=bindparam("jti"), expires_at=bindparam("expires_at")
+        )
+        self._check_and_store = stmt.on_conflict_do_update(
+            index_elements=["iss", "jti"],
+            set_={"expires_at": stmt.excluded.expires_at},
+            where=replay_cache.c.expires_at <= bindparam("now"),
+        ).returning(replay_cache.c.jti)
 
     async def check_and_store(self, jti: str, iss: str, expires_at: float) -> bool:
         """True the first time ``(iss, jti)`` is seen while unexpired; False for a replay.
@@ -53,16 +62,10 @@ class DatabaseReplayCache:
         return await run_bounded(self._timeout, self.check_and_store_sync, jti, iss, expires_at)
 
     def check_and_store_sync(self, jti: str, iss: str, expires_at: float) -> bool:
-        now = self._clock()
-        stmt = self._insert(replay_cache).values(iss=iss, jti=jti, expires_at=expires_at)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["iss", "jti"],
-            set_={"expires_at": stmt.excluded.expires_at},
-            where=replay_cache.c.expires_at <= now,
-        ).returning(replay_cache.c.jti)
+        values = {"iss": iss, "jti": jti, "expires_at": expires_at, "now": self._clock()}
         with self.engine.begin() as conn:
             # RETURNING, not rowcount: psycopg 3 under SQLAlchemy 2.1 reports -1 for this statement.
-            stored = conn.execute(stmt).first() is not None
+            stored = conn.execute(self._check_and_store, values).first() is not None
         if next(self._calls) % self._purge_every == 0:
             self.purge_expired()
         return stored

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.fhir.decode import as_builtin
+from service.fhir.identity import id_of
 from service.knowledge import load_knowledge
 from service.knowledge.service_spec import ServiceSpec
 from service.settings import REPO_ROOT, Settings
@@ -116,5 +118,16 @@ def hook_body(
 
 
 def ids(record_resources: Any) -> dict[str, list[str]]:
-    """Resource ids per key, sorted: what equivalence tests compare."""
-    return {k: sorted(r["id"] for r in v) for k, v in record_resources.items()}
+    """Resource ids per key, sorted: what equivalence tests compare (dicts and decoded Structs alike)."""
+    return {k: sorted(str(id_of(r)) for r in v) for k, v in record_resources.items()}
+
+
+def plain(value: Any) -> Any:
+    """A resource or member as JSON for comparing: a decoded Struct as its members, tuples as lists, members
+    that are null, empty or derived (``~parsed``) left out, so that a Struct compares like the dict it came from."""
+    value = as_builtin(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if v not in (None, (), []) and not k.endswith("~parsed")}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from aiohttp import web
+
 
 @asynccontextmanager
 async def hanging_server() -> AsyncIterator[str]:
@@ -58,3 +60,29 @@ async def scripted_server(handler: Handler) -> AsyncIterator[str]:
             task.cancel()
         server.close()
         await server.wait_closed()
+
+
+Answer = Callable[[web.Request], web.StreamResponse]
+
+
+@asynccontextmanager
+async def answering_server(answer: Answer) -> AsyncIterator[str]:
+    """A loopback HTTP server (aiohttp.web) whose every GET is answered by ``answer``: faults at the HTTP level.
+
+    Yields the FHIR base URL ``http://127.0.0.1:<port>/fhir``; ``answer`` sees the real request the
+    client sent (headers, path, query) and returns the response to put on the wire.
+    """
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return answer(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/fhir"
+    finally:
+        await runner.cleanup()

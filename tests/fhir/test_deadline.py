@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from service.cdshooks.models import HookRequest
 from service.errors import RequiredDataUnavailable
 from service.fhir.client import FhirClient
+from service.fhir.transport import FhirHttp
 from service.gather import gather
 from tests.fhir.builders import OPTIONAL_KEYS, SPEC, as_prefetch, hook_body, sample_patient, settings
 from tests.fhir.stand_ins import hanging_server
@@ -26,7 +26,7 @@ MARGIN = 0.5
 
 @pytest.fixture
 async def slow_client() -> AsyncIterator[FhirClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=1.0)) as http:
+    async with FhirHttp(connect_timeout=1.0, read_timeout=30.0) as http:
         yield FhirClient(http)
 
 

@@ -12,6 +12,7 @@ import pytest
 from service.cdshooks.models import HookRequest
 from service.errors import RequiredDataUnavailable
 from service.fhir.client import FhirClient
+from service.fhir.transport import FhirHttp
 from service.gather import gather
 from tests.fhir.builders import (
     OPTIONAL_KEYS,
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def client() -> AsyncIterator[FhirClient]:
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with FhirHttp(connect_timeout=5, read_timeout=5) as http:
         yield FhirClient(http, page_cap=20)
 
 

@@ -2,7 +2,7 @@
 
 Stand-ins (tests/fhir/stand_ins.py) because Medplum cannot be made to send an endless body, drip a
 byte at a time or answer 3,000 resources on one page. Each runs on a loopback socket, so the real
-httpx client, the real caps and the real deadline are exercised.
+client (aiohttp, ``FhirHttp``), the real caps and the real deadline are exercised.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 
@@ -20,8 +19,9 @@ from service.cdshooks.models import HookRequest
 from service.errors import FhirAccessError, RequiredDataUnavailable
 from service.fhir.client import CallbackLimits, FhirClient, FhirServer
 from service.fhir.query import FhirQuery
+from service.fhir.transport import FhirHttp
 from service.gather import gather
-from tests.fhir.builders import SPEC, hook_body, settings
+from tests.fhir.builders import SPEC, hook_body, plain, settings
 from tests.fhir.stand_ins import scripted_server
 
 SEARCH = FhirQuery("Condition", params=(("patient", "Patient/p1"),))
@@ -40,12 +40,12 @@ def searchset(count: int, resource_type: str = "Condition") -> bytes:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=1.0), trust_env=False) as client:
+async def http() -> AsyncIterator[FhirHttp]:
+    async with FhirHttp(connect_timeout=1.0, read_timeout=30.0) as client:
         yield client
 
 
-async def test_an_endless_body_is_cut_at_the_response_cap(http: httpx.AsyncClient) -> None:
+async def test_an_endless_body_is_cut_at_the_response_cap(http: FhirHttp) -> None:
     sent = 0
 
     async def flood(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -64,7 +64,7 @@ async def test_an_endless_body_is_cut_at_the_response_cap(http: httpx.AsyncClien
     assert sent < 64 * 1024 * 1024  # the client stopped reading: the flood stalled on a full socket
 
 
-async def test_a_declared_oversized_body_is_refused_before_reading(http: httpx.AsyncClient) -> None:
+async def test_a_declared_oversized_body_is_refused_before_reading(http: FhirHttp) -> None:
     async def declare(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(head(10 * 1024 * 1024 * 1024))
         await writer.drain()
@@ -75,7 +75,7 @@ async def test_a_declared_oversized_body_is_refused_before_reading(http: httpx.A
             await FhirClient(http).search(FhirServer(base), SEARCH)
 
 
-async def test_too_many_resources_on_one_page_are_refused(http: httpx.AsyncClient) -> None:
+async def test_too_many_resources_on_one_page_are_refused(http: FhirHttp) -> None:
     body = searchset(30)
 
     async def many(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -88,7 +88,7 @@ async def test_too_many_resources_on_one_page_are_refused(http: httpx.AsyncClien
             await client.search(FhirServer(base), SEARCH)
 
 
-async def test_the_invocation_budget_spans_every_callback(http: httpx.AsyncClient) -> None:
+async def test_the_invocation_budget_spans_every_callback(http: FhirHttp) -> None:
     """Each answer is under the per-response caps; together they pass the invocation's."""
     body = searchset(15)
 
@@ -110,7 +110,7 @@ async def test_the_invocation_budget_spans_every_callback(http: httpx.AsyncClien
             await small.search(FhirServer(base), SEARCH)
 
 
-async def test_a_gzip_answer_we_did_not_ask_for_is_refused(http: httpx.AsyncClient) -> None:
+async def test_a_gzip_answer_we_did_not_ask_for_is_refused(http: FhirHttp) -> None:
     """We ask for identity: a compressed body would let a small wire size expand past the cap."""
     async def gzipped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(head(4, b"content-encoding: gzip\r\n") + b"\x1f\x8b\x08\x00")
@@ -121,7 +121,7 @@ async def test_a_gzip_answer_we_did_not_ask_for_is_refused(http: httpx.AsyncClie
             await FhirClient(http).search(FhirServer(base), SEARCH)
 
 
-async def test_a_slow_drip_server_cannot_hold_the_invocation_past_its_deadline(http: httpx.AsyncClient) -> None:
+async def test_a_slow_drip_server_cannot_hold_the_invocation_past_its_deadline(http: FhirHttp) -> None:
     async def drip(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(head(10_000) + b'{"resourceType": "Bundle", "entry": [')
         while True:  # one byte every 50 ms: each read is quick, so only the deadline can stop it
@@ -137,7 +137,7 @@ async def test_a_slow_drip_server_cannot_hold_the_invocation_past_its_deadline(h
         assert time.monotonic() - started < DEADLINE + MARGIN
 
 
-async def test_412_messages_never_echo_the_servers_content(http: httpx.AsyncClient) -> None:
+async def test_412_messages_never_echo_the_servers_content(http: FhirHttp) -> None:
     marker = b"SECRET-PAGE-CONTENT"
 
     async def odd(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -153,7 +153,7 @@ async def test_412_messages_never_echo_the_servers_content(http: httpx.AsyncClie
     assert "HTTP 500" in caught.value.message
 
 
-async def test_a_read_answering_another_resource_type_does_not_echo_it(http: httpx.AsyncClient) -> None:
+async def test_a_read_answering_another_resource_type_does_not_echo_it(http: FhirHttp) -> None:
     body = orjson.dumps({"resourceType": "<b>SECRET</b>", "id": "x"})
 
     async def wrong(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -172,18 +172,37 @@ def test_outbound_calls_ignore_proxy_variables_unless_asked(tmp_path: Path, monk
 
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
-    app = create_app(settings_for(tmp_path))
-    assert app.state.backpain.http.trust_env is False
-    app = create_app(settings_for(tmp_path, use_proxy_env=True))
-    assert app.state.backpain.http.trust_env is True
+    for use_proxy_env in (False, True):
+        state = create_app(settings_for(tmp_path, use_proxy_env=use_proxy_env)).state.backpain
+        assert state.http.trust_env is use_proxy_env  # FHIR callbacks
+        assert state.authenticator._jwks._http.trust_env is use_proxy_env  # JWK Set fetches
 
 
-async def test_a_flooding_server_cannot_fill_our_buffers() -> None:
-    """The flow-controlled backend pauses the socket: user-space buffering stays under ~400 KiB.
+async def test_a_flooding_server_cannot_fill_our_buffers(http: FhirHttp) -> None:
+    """The FHIR client's reader pauses the socket: what it holds unread stays under ~400 KiB.
 
-    The reader pauses its transport past twice its limit; one more socket read (up to 256 KiB in
-    asyncio) may land first. Without back-pressure the flood would queue megabytes in that time.
+    aiohttp's StreamReader pauses its transport past twice READ_BUFFER; one more socket read (up to
+    256 KiB) may land first. Without back-pressure the flood would queue megabytes in that time.
     """
+    from service.fhir.transport import READ_BUFFER
+
+    async def flood(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head())
+        chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+        while True:
+            writer.write(chunk)
+            await writer.drain()
+
+    async with scripted_server(flood) as base, http.session().get(base, allow_redirects=False) as response:
+        first = len(await response.content.readany())
+        for _ in range(20):  # give the flood every chance to push more into our process
+            await asyncio.sleep(0.01)
+        received = response.content.total_bytes  # every body byte that reached the reader so far
+    assert received - first <= 2 * READ_BUFFER + 256 * 1024
+
+
+async def test_the_jwks_client_reads_with_back_pressure_too() -> None:
+    """JWK Sets still go through httpx: its flow-controlled backend pauses the socket the same way."""
     from service.fhir.transport import READ_BUFFER, FlowControlledBackend
 
     async def flood(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -197,15 +216,15 @@ async def test_a_flooding_server_cannot_fill_our_buffers() -> None:
         stream = await FlowControlledBackend().connect_tcp("127.0.0.1", port, timeout=2)
         await stream.write(b"GET /fhir HTTP/1.1\r\nHost: x\r\n\r\n", timeout=2)
         assert await stream.read(1, timeout=2)
-        for _ in range(20):  # give the flood every chance to push more into our process
+        for _ in range(20):
             await asyncio.sleep(0.01)
         buffered = len(stream._reader._buffer)  # type: ignore[attr-defined]
         await stream.aclose()
     assert buffered <= 2 * READ_BUFFER + 256 * 1024
 
 
-async def test_the_app_reads_a_real_answer_through_the_flow_controlled_transport(tmp_path: Path) -> None:
-    """The app's client (FlowControlledTransport) parses an ordinary answer and reuses its connection."""
+async def test_the_app_reads_a_real_answer_through_its_fhir_client(tmp_path: Path) -> None:
+    """The app's client (FhirHttp) parses an ordinary answer and reuses its connection."""
     from service.main import create_app
     from tests.support.app import settings_for
 
@@ -226,12 +245,12 @@ async def test_the_app_reads_a_real_answer_through_the_flow_controlled_transport
         client = FhirClient(http)
         for _ in range(3):
             found = await client.read(FhirServer(base), FhirQuery("Patient", id="p1"))
-            assert found == {"resourceType": "Patient", "id": "p1"}
+            assert found is not None and plain(found) == {"resourceType": "Patient", "id": "p1"}
         await http.aclose()
     assert connections == 1
 
 
-async def test_an_answer_completed_after_the_deadline_is_not_parsed(http: httpx.AsyncClient) -> None:
+async def test_an_answer_completed_after_the_deadline_is_not_parsed(http: FhirHttp) -> None:
     """Parsing holds the loop: once the invocation's deadline has passed, a late page is dropped unparsed."""
     body = searchset(5)
 

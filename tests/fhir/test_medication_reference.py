@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from service.cdshooks.models import HookRequest
 from service.engine import evaluate
 from service.fhir.client import FhirClient
 from service.fhir.medications import MedicationIndex, resolve, to_read
+from service.fhir.transport import FhirHttp
 from service.fixtures_catalog import list_cases
 from service.gather import gather
-from tests.fhir.builders import SPEC, hook_body, settings
+from tests.fhir.builders import SPEC, hook_body, plain, settings
 from tests.fhir.stand_ins import hanging_server
 from tests.support.engine import knowledge_for
 
@@ -90,7 +90,7 @@ def test_only_references_to_the_fhir_server_itself_are_read_from_it() -> None:
 
 @pytest.fixture
 async def client() -> AsyncIterator[FhirClient]:
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with FhirHttp(connect_timeout=5, read_timeout=5) as http:
         yield FhirClient(http)
 
 
@@ -120,7 +120,7 @@ async def test_item_33_one_read_of_each_missing_medication_from_the_fhir_server(
     record = await gather(HookRequest.model_validate(body), SPEC, settings(), client)
     asked = sorted(e["url"] for e in fhir_server.request_log())
     assert asked == ["/fhir/Medication/medref-gone", "/fhir/Medication/medref-m1"]
-    concepts = [r["medicationCodeableConcept"] for r in record.of("medicationRequests")]
+    concepts = [plain(r)["medicationCodeableConcept"] for r in record.of("medicationRequests")]
     assert concepts == [IBUPROFEN, IBUPROFEN, {"text": "Naproxen 500 mg"}]
     assert record.unavailable == frozenset()
 
@@ -135,7 +135,7 @@ async def test_item_33_medications_included_by_the_fhir_server_need_no_read(fhir
     record = await gather(HookRequest.model_validate(body), SPEC, settings(), client)
     asked = [e["url"] for e in fhir_server.request_log()]
     assert len(asked) == 1 and "_include=MedicationRequest%3Amedication" in asked[0]
-    assert [r["medicationCodeableConcept"] for r in record.of("medicationRequests")] == [IBUPROFEN]
+    assert [plain(r)["medicationCodeableConcept"] for r in record.of("medicationRequests")] == [IBUPROFEN]
 
 
 @pytest.mark.integration

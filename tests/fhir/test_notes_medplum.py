@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from service.cdshooks.models import HookRequest
 from service.engine import evaluate
 from service.fhir.client import FhirClient
+from service.fhir.identity import id_of
+from service.fhir.transport import FhirHttp
 from service.gather import gather
 from tests.fhir.builders import NOTE_CATEGORY_SYSTEM, SPEC, hook_body, settings
 from tests.support.engine import knowledge
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def client() -> AsyncIterator[FhirClient]:
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with FhirHttp(connect_timeout=5, read_timeout=5) as http:
         yield FhirClient(http, page_cap=20)
 
 
@@ -70,7 +71,7 @@ async def test_a_note_behind_a_binary_url_is_read_from_the_fhir_server(fhir_serv
     fhir_server.clear_log()
     request = HookRequest.model_validate(hook_body("note-bin-1", fhir_server=fhir_server.base_url))
     record = await gather(request, SPEC, settings(), client, now)
-    assert [r["id"] for r in record.of("clinicalNotes")] == ["note-bin-1-note"]
+    assert [id_of(r) for r in record.of("clinicalNotes")] == ["note-bin-1-note"]
     assert list(record.binaries) == ["Binary/note-bin-1-text"]
     assert any("/Binary/note-bin-1-text" in e["url"] for e in fhir_server.request_log())
     result = evaluate(record, knowledge(), now, "note-bin-1")

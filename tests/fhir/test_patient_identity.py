@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from service.cdshooks.models import HookRequest, HookResponse, dump_clean
@@ -22,9 +21,10 @@ from service.engine import evaluate
 from service.errors import RequiredDataUnavailable
 from service.fhir.client import FhirClient
 from service.fhir.identity import OTHER_PATIENT, UNNAMED, PatientIdentity, target
+from service.fhir.transport import FhirHttp
 from service.fixtures_catalog import Case, list_cases
 from service.gather import gather, record_from_prefetch
-from tests.fhir.builders import SPEC, hook_body, settings
+from tests.fhir.builders import SPEC, hook_body, plain, settings
 from tests.support.app import SERVICE_URL, client_for, hook_request, settings_for
 from tests.support.engine import knowledge_for, run_case
 from tests.test_metrics import scrape, value
@@ -194,7 +194,7 @@ async def test_a_patient_prefetch_of_another_patient_is_fetched_from_the_fhir_se
     prefetch: dict[str, Any] = dict.fromkeys(SPEC.prefetch)
     prefetch["patient"] = {"resourceType": "Patient", "id": "ident-other", "birthDate": "2001-01-01"}
     body = hook_body("ident-ctx", fhir_server=fhir_server.base_url, prefetch=prefetch)
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with FhirHttp(connect_timeout=5, read_timeout=5) as http:
         record = await gather(HookRequest.model_validate(body), SPEC, settings(), FhirClient(http))
     assert [e["url"] for e in fhir_server.request_log()] == ["/fhir/Patient/ident-ctx"]
-    assert [(p["id"], p["birthDate"]) for p in record.of("patient")] == [("ident-ctx", "1950-01-01")]
+    assert [(plain(p)["id"], plain(p)["birthDate"]) for p in record.of("patient")] == [("ident-ctx", "1950-01-01")]

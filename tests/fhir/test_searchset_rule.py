@@ -2,24 +2,28 @@
 
 Informational and warning outcomes (Epic puts one into most searchsets, and it is the only entry of an
 empty result) are ignored and the resources kept; an error or fatal outcome voids the page on both paths.
-Stand-in: the FHIR-client side answers from an ``httpx.MockTransport``, because Medplum never puts an
-OperationOutcome into a searchset.
+Stand-in: the FHIR-client side answers from a loopback stand-in server (``answering_server``), because
+Medplum never puts an OperationOutcome into a searchset.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import orjson
 import pytest
+from aiohttp import web
 
 from service.cdshooks.models import HookRequest
 from service.cdshooks.prefetch import UNSATISFIED, resolve_prefetch
 from service.errors import FhirAccessError
 from service.fhir.client import FhirClient, FhirServer
+from service.fhir.decode import kind_of
 from service.fhir.query import FhirQuery
+from service.fhir.transport import FhirHttp
 from service.gather import gather
-from tests.fhir.builders import SPEC, hook_body, settings
+from tests.fhir.builders import SPEC, hook_body, plain, settings
+from tests.fhir.stand_ins import answering_server
 
 CONDITION = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}}
 MEDICATION = {"resourceType": "Medication", "id": "m1", "code": {"text": "ibuprofen"}}
@@ -66,20 +70,20 @@ async def test_E7_prefetch_and_fhir_client_read_a_searchset_alike(name: str) -> 
     bundle, expected = SHAPES[name]
     got = resolve_prefetch({"conditions": bundle}, "conditions", "Condition")
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=bundle)
+    def answer(_: web.Request) -> web.Response:
+        return web.Response(body=orjson.dumps(bundle), content_type="application/fhir+json")
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+    async with answering_server(answer) as base, FhirHttp() as http:
         client = FhirClient(http)
         query = FhirQuery("Condition", params=(("patient", "Patient/p1"),))
         if expected is None:
             assert got is UNSATISFIED
             with pytest.raises(FhirAccessError, match="error OperationOutcome"):
-                await client.search(FhirServer("https://ehr.example/fhir"), query)
+                await client.search(FhirServer(base), query)
         else:
-            fetched = await client.search(FhirServer("https://ehr.example/fhir"), query)
+            fetched = await client.search(FhirServer(base), query)
             assert got.resources == expected
-            assert [r for r in fetched if r["resourceType"] == "Condition"] == expected
+            assert [plain(r) for r in fetched if kind_of(r) == "Condition"] == expected
 
 
 def test_E7_an_operation_outcome_alone_is_unsatisfied() -> None:
