@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +18,7 @@ from service.api.handlers import install_handlers
 from service.cdshooks.models import FeedbackRequest, HookRequest
 from service.clock import Clock, system_clock
 from service.fhir.transport import FhirHttp, key_set_http
+from service.gc_tuning import tune_gc
 from service.knowledge import Knowledge, load_knowledge
 from service.logging import configure_logging
 from service.metrics import declare_tiers
@@ -32,16 +32,6 @@ from service.storage.feedback import FeedbackStore
 from service.storage.migrate import upgrade
 from service.storage.pseudonym import PatientKeys
 from service.storage.replay import DatabaseReplayCache
-
-
-def tune_gc() -> None:
-    """Move start-up objects out of the collector's reach and collect less often.
-
-    Full collections over the loaded knowledge and framework objects otherwise dominate the p99.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if os.environ.get("BACKPAIN_CDS_BENCH_FLOOR_GC") == "tuned":
-            from service.main import tune_gc
+            from service.gc_tuning import tune_gc
 
             tune_gc()
         yield

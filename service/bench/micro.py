@@ -76,7 +76,7 @@ def steps_for(body: Body, knowledge: Knowledge, settings: Settings) -> dict[str,
 def run_micro(bodies: list[Body], knowledge: Knowledge, settings: Settings, *, iterations: int,
               max_seconds: float = 10.0) -> dict[str, dict[str, dict[str, float]]]:
     """``{body: {step: {median_us, p99_us, iterations}}}``, with the service's GC tuning applied."""
-    from service.main import tune_gc
+    from service.gc_tuning import tune_gc
 
     thresholds = gc.get_threshold()
     tune_gc()
