@@ -140,18 +140,13 @@ class PatientIdentity:
         for key, items in resources.items():
             mine: list[Item] = []
             for resource in items:
-                if isinstance(resource, Clinical):  # inlined common cases of verdict(): this runs per resource
-                    subject = resource.subject
-                    if type(subject) is Reference and subject.reference == plain:
-                        mine.append(resource)
-                        continue
-                    reason = self._decoded_verdict(resource)
-                    if reason is None:
-                        mine.append(resource)
-                    else:
-                        dropped[(type(resource).__name__, reason)] += 1
-                    continue
                 if isinstance(resource, FhirStruct):
+                    # inlined common case of verdict(): this runs per resource
+                    if isinstance(resource, Clinical):
+                        subject = resource.subject
+                        if type(subject) is Reference and subject.reference == plain:
+                            mine.append(resource)
+                            continue
                     reason = self._decoded_verdict(resource)
                     if reason is None:
                         mine.append(resource)
