@@ -6,12 +6,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from tests.support.processes import wait_until_up
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,18 +40,7 @@ def live_service(tmp_path: Path, env: dict[str, str] | None = None, workers: int
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"service exited: {log_path.read_text(errors='replace')[-3000:]}")
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("service did not become healthy within 30 s")
-            time.sleep(0.1)
+        wait_until_up(process, base, log_path, 30, path="/healthz")
         yield base
     finally:
         process.terminate()

@@ -37,22 +37,24 @@ class ServiceProcess:
         self.process.wait(10)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        wait_for_readyz(self.process, self.base_url, self.log, timeout)
+        wait_until_up(self.process, self.base_url, self.log, timeout)
 
 
-def wait_for_readyz(process: subprocess.Popen[Any], base_url: str, log: Path, timeout: float) -> None:
-    """Poll ``/readyz`` until 200; fail with the log's tail if the process exits or time runs out."""
+def wait_until_up(
+    process: subprocess.Popen[Any], base_url: str, log: Path, timeout: float, path: str = "/readyz"
+) -> None:
+    """Poll ``path`` until 200; fail with the log's tail if the process exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"service exited ({process.returncode}):\n{log.read_text()[-4000:]}")
         try:
-            if httpx.get(base_url + "/readyz", timeout=2.0).status_code == 200:
+            if httpx.get(base_url + path, timeout=2.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise AssertionError(f"/readyz not 200 after {timeout}s:\n{log.read_text()[-4000:]}")
+    raise AssertionError(f"{path} not 200 after {timeout}s:\n{log.read_text()[-4000:]}")
 
 
 def start(database_url: str, log_dir: Path, *, workers: int = 1, env: dict[str, Any] | None = None) -> ServiceProcess:

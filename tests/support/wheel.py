@@ -24,7 +24,7 @@ import pytest
 
 from tests.support.dockerfile import Stage, parse, read_ignore
 from tests.support.dockerfile import ignored as docker_ignored
-from tests.support.processes import wait_for_readyz
+from tests.support.processes import wait_until_up
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
@@ -125,7 +125,7 @@ class Running:
 
 
 def wait_ready(service: Running, timeout: float = 90.0) -> None:
-    wait_for_readyz(service.process, service.base_url, service.log, timeout)
+    wait_until_up(service.process, service.base_url, service.log, timeout)
 
 
 @contextmanager
