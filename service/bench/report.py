@@ -74,7 +74,7 @@ def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
                 continue
             floor = {lv["connections"]: lv for lv in workload["floor"]["levels"]}
             ratio = {lv["connections"]: lv for lv in workload["ratios"]["levels"]}
-            body = bodies.get("small" if name == "production" else name, {})
+            body = bodies.get("small" if name.startswith("production") else name, {})
             for lv in workload["service"]["levels"]:
                 c = lv["connections"]
                 if c not in floor:

@@ -3,8 +3,9 @@
 Each server is a fresh process (so its peak memory belongs to one workload), pinned to CPU 0; wrk is
 pinned to CPU 1. Every process started here is stopped on the way out, including on Ctrl-C. The floor
 runs with the service's garbage-collector tuning (``tune_gc``) unless ``--floor-gc default`` asks
-otherwise, so a ratio to it measures the service's own work. The ``production`` workload is the small
-body with the production profile: a fresh JWT per request and the replay cache on SQLite.
+otherwise, so a ratio to it measures the service's own work. The ``production`` workloads are the small
+body with the production profile: a fresh JWT per request (ES384, or RS384 in ``production-rs384``) and
+the replay cache on SQLite.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from service.bench import nofetch
 from service.bench.bodies import Body, large_body, small_body, typical_body
 from service.bench.measure import SERVER_CPU, TargetRun, measure_target
 from service.bench.notes import notes_body
-from service.bench.production import BenchIssuer
+from service.bench.production import ALGORITHM_OF, BenchIssuer
 from service.bench.server import running
 from service.bench.wrk import write_script
 from service.knowledge import load_knowledge
@@ -31,8 +32,8 @@ from service.paths import knowledge_dir
 from service.settings import REPO_ROOT
 
 TARGETS = {"floor": "service.bench.floor:create_app", "service": "service.main:create_app"}
-WORKLOADS = ("small", "typical", "notes", "large", "production", "no-prefetch")
-BODY_OF = {"production": "small"}  # the workloads whose body is another workload's
+WORKLOADS = ("small", "typical", "notes", "large", "production", "production-rs384", "no-prefetch")
+BODY_OF = {name: "small" for name in ALGORITHM_OF}  # the workloads whose body is another workload's
 
 
 @dataclass
@@ -97,7 +98,7 @@ def run_benchmark(options: BenchOptions, progress: Any = print) -> dict[str, Any
     """Every pass of every workload; returns the raw results (ratios and checks come from ``report``)."""
     spec = load_knowledge(knowledge_dir()).service
     bodies = bodies_for(options.workloads)
-    issuer = BenchIssuer() if "production" in options.workloads else None
+    issuers = {name: BenchIssuer(ALGORITHM_OF[name]) for name in options.workloads if name in ALGORITHM_OF}
     started = time.time()
     passes: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="backpain-bench-") as tmp:
@@ -112,7 +113,7 @@ def run_benchmark(options: BenchOptions, progress: Any = print) -> dict[str, Any
                 body = bodies[BODY_OF.get(name, name)]
                 workloads[name] = {target: asdict(run_target(target, body, workdir, options,
                                                              f"{name}-{target}-pass{number}",
-                                                             issuer if name == "production" else None))
+                                                             issuers.get(name)))
                                    for target in TARGETS}
             passes.append({"pass": number, "workloads": workloads})
     return {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),

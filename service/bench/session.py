@@ -10,6 +10,7 @@ from rich.console import Console
 from service.bench.bodies import large_body, small_body, typical_body
 from service.bench.checks import annotate
 from service.bench.micro import run_micro
+from service.bench.micro_auth import run_auth_micro
 from service.bench.notes import notes_body
 from service.bench.profiling import summary
 from service.bench.report import print_tables, write
@@ -24,7 +25,9 @@ def micro(options: BenchOptions) -> dict[str, Any]:
     settings = Settings(_env_file=None)
     spec = knowledge.service
     bodies = [small_body(spec), typical_body(spec), notes_body(spec), large_body(spec)]
-    return run_micro(bodies, knowledge, settings, iterations=options.micro_iterations)
+    results: dict[str, Any] = run_micro(bodies, knowledge, settings, iterations=options.micro_iterations)
+    results["auth"] = run_auth_micro(min(options.micro_iterations, 1000))
+    return results
 
 
 def run_session(options: BenchOptions, path: Path) -> int:

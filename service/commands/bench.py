@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-WORKLOADS = ("small", "typical", "notes", "large", "production", "no-prefetch")  # as service.bench.runner
+WORKLOADS = ("small", "typical", "notes", "large", "production", "production-rs384", "no-prefetch")  # as bench.runner
 
 
 def _int_list(text: str) -> list[int]:
