@@ -12,7 +12,8 @@ def record_request(scope: Scope, status: int, seconds: float) -> None:
     """Log method, path, status, latency and what the endpoint put in ``request.state``; count the request.
 
     ``scope`` is the one the routes saw: the router stored the matched route in it and the endpoint its
-    state (service id, hook instance, tier and card count; never patient data).
+    state (service id, hook instance, tier, card count and how much evidence only the keyword fallback
+    found; never patient data).
     """
     state = scope.get("state") or {}
     route = scope.get("route")
@@ -30,4 +31,5 @@ def record_request(scope: Scope, status: int, seconds: float) -> None:
         "hook_instance": state.get("hook_instance"),
         "tier": tier,
         "cards": cards,
+        "keyword_hits": state.get("keyword_hits"),
     })

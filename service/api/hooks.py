@@ -61,6 +61,7 @@ async def invoke(request: Request) -> Response:
         cards, after = await record_and_filter(state, request, hook_request, result.tier, cards, now)
     request.state.tier = result.tier
     request.state.cards = len(cards)
+    request.state.keyword_hits = result.keyword_hits
     return Response(answer_json(result, cards), media_type="application/json", background=after)
 
 
