@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.bench.production import ALGORITHM_OF
+
 
 def _level(run: dict[str, Any], connections: int) -> dict[str, Any] | None:
     return next((lv for lv in run["levels"] if lv["connections"] == connections), None)
@@ -68,7 +70,7 @@ def workload_checks(name: str, workload: dict[str, Any], r: dict[str, Any]) -> l
     if name == "typical":
         checks += [_check("requests/s vs floor at c=8", _ratio_at(r, 8, "requests_per_second"), 0.7, at_least=True),
                    _check("p99 ms at c=8", _get(service, 8, "p99_ms"), 25.0)]
-    if name.startswith("production"):
+    if name in ALGORITHM_OF:
         checks.append(_check("errors (each token is used once)", float(sum(lv["errors"] for lv in service["levels"])),
                              0.0))
     return checks
@@ -112,7 +114,7 @@ def annotate(results: dict[str, Any]) -> dict[str, Any]:
             else:
                 workload["ratios"] = ratios(workload)
                 found = workload_checks(name, workload, workload["ratios"])
-                if name.startswith("production"):
+                if name in ALGORITHM_OF:
                     found += auth_checks(workload, workloads.get("small"))
             checks += [{"workload": name, **c} for c in found]
         one_pass["checks"] = checks

@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
+from service.bench.measure import SERVICE_PATH
 from service.bench.micro import run_now, timed
 from service.bench.production import ISSUER, PUBLIC_BASE_URL, BenchIssuer
 from service.security.jwt import Authenticator
 from service.security.replay import InMemoryReplayCache
 from service.settings import Settings, TrustedIssuer
 
-PATH = "/cds-services/back-pain-red-flags"
+PATH = SERVICE_PATH
 ALGORITHMS = ("ES384", "RS384")
 
 

@@ -9,6 +9,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from service.bench.runner import BODY_OF
+
 COLUMNS = ("pass", "workload", "c", "target", "p50 ms", "p99 ms", "req/s", "CPU ms/req", "peak MiB",
            "×CPU", "×req/s", "×p99", "×mem", "other CPU0/CPU1 %")
 
@@ -74,7 +76,7 @@ def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
                 continue
             floor = {lv["connections"]: lv for lv in workload["floor"]["levels"]}
             ratio = {lv["connections"]: lv for lv in workload["ratios"]["levels"]}
-            body = bodies.get("small" if name.startswith("production") else name, {})
+            body = bodies.get(BODY_OF.get(name, name), {})
             for lv in workload["service"]["levels"]:
                 c = lv["connections"]
                 if c not in floor:
