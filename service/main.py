@@ -29,7 +29,7 @@ from service.settings import Settings, get_settings
 from service.storage.cards import CardLog
 from service.storage.db import make_engine
 from service.storage.feedback import FeedbackStore
-from service.storage.migrate import upgrade
+from service.storage.migrate import ensure_schema
 from service.storage.pseudonym import PatientKeys
 from service.storage.replay import DatabaseReplayCache
 
@@ -63,7 +63,7 @@ def create_app(
         connect_timeout=settings.database_connect_timeout_seconds,
         statement_timeout=settings.database_statement_timeout_seconds,
     )
-    upgrade(engine)
+    ensure_schema(engine)
     # Proxy variables ignored unless use_proxy_env (they would receive every FHIR token and JWKS fetch), no
     # redirects, sockets read with back-pressure (issue 16); aiohttp for FHIR callbacks (issue 17, transport.py).
     http = FhirHttp.from_settings(settings)

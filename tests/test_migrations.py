@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from service.cdshooks.models import FeedbackItem
 from service.cli import main
 from service.storage.db import make_engine
 from service.storage.feedback import FeedbackStore
-from service.storage.migrate import current_revision, downgrade, head_revision, upgrade
+from service.storage.migrate import (
+    SCHEMA_HEAD,
+    at_head,
+    current_revision,
+    downgrade,
+    ensure_schema,
+    head_revision,
+    upgrade,
+)
 from service.storage.schema import feedback, metadata
 
 ITEMS = [
@@ -102,3 +113,46 @@ def test_0002_to_0003_keeps_feedback_and_adds_the_card_record(engine: Engine) ->
     downgrade(engine, "0002")
     assert "issued_card" not in inspect(engine).get_table_names()
     assert store.all() == before
+
+
+def test_schema_head_constant_is_alembics_head() -> None:
+    assert head_revision() == SCHEMA_HEAD
+
+
+def test_a_worker_at_head_does_not_import_alembic(tmp_path: Path) -> None:
+    """ensure_schema on a database at head reads one row and leaves Alembic unimported (~10 MiB a worker)."""
+    url = f"sqlite:///{tmp_path / 'cds.db'}"
+    upgrade(create_engine(url))
+    code = (
+        "import sys; from sqlalchemy import create_engine; from service.storage.migrate import ensure_schema; "
+        f"ensure_schema(create_engine({url!r})); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_ensure_schema_migrates_an_empty_database(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'cds.db'}")
+    assert not at_head(engine)
+    ensure_schema(engine)
+    assert at_head(engine) and current_revision(engine) == SCHEMA_HEAD
+
+
+def test_serve_migrates_in_a_child_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from service.commands.serve import migrate_in_child
+
+    url = f"sqlite:///{tmp_path / 'cds.db'}"
+    monkeypatch.setenv("BACKPAIN_CDS_DATABASE_URL", url)
+    migrate_in_child()
+    assert at_head(create_engine(url))
+    assert "alembic" not in capsys.readouterr().err  # nothing to report
+
+
+def test_a_failed_child_migration_is_reported_and_left_to_the_workers(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from service.commands.serve import migrate_in_child
+
+    monkeypatch.setenv("BACKPAIN_CDS_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    migrate_in_child()
+    assert "the workers will migrate" in capsys.readouterr().err

@@ -91,9 +91,11 @@ def running(app: str, *, cpu: int | None, env: dict[str, str], log: IO[bytes],
 
 
 def main(argv: list[str]) -> int:
-    from service.commands.serve import run_app
+    from service.commands.serve import SERVICE_APP, migrate_in_child, run_app
 
     app, port = argv
+    if app == SERVICE_APP:  # as ``backpain-cds serve`` starts it, so its memory is what a deployment gets
+        migrate_in_child()
     run_app(app, HOST, int(port))
     return 0
 

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from contextlib import suppress
 
 from service.metrics_dir import MetricsDirError, prepare_metrics_dir
 
 SERVICE_APP = "service.main:create_app"
+MIGRATE_TIMEOUT_SECONDS = 600.0
+
+
+def migrate_in_child() -> None:
+    """Bring the schema to head in a short-lived process, so the workers never import Alembic.
+
+    Alembic and Mako would stay in each worker's memory (~10 MiB) for its life; a worker that finds the
+    schema at head skips them (:func:`service.storage.migrate.ensure_schema`). If the child fails, each
+    worker migrates itself at start-up as before and reports the problem in its usual way.
+    """
+    try:
+        done = subprocess.run([sys.executable, "-m", "service", "migrate"], capture_output=True,
+                              timeout=MIGRATE_TIMEOUT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"backpain-cds: schema migration before start failed ({type(exc).__name__}); the workers will "
+              "migrate", file=sys.stderr, flush=True)
+        return
+    if done.returncode != 0:
+        print(f"backpain-cds: schema migration before start exited {done.returncode}; the workers will migrate",
+              file=sys.stderr, flush=True)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     with suppress(MetricsDirError):
         prepare_metrics_dir(args.workers)
     settings = check_startup(args.host, args.port)
+    migrate_in_child()
     workers = f"{args.workers} worker{'s' if args.workers != 1 else ''}"
     everywhere = " (all interfaces)" if args.host in ("0.0.0.0", "::") else ""
     print(
