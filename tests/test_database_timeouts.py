@@ -7,18 +7,23 @@ quick 503, not a hang; /readyz must answer 503 within its own timeout; once the 
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
 import signal
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from service.errors import DatabaseUnavailable
 from service.settings import TrustedIssuer
+from service.storage.db import DATABASE_THREADS, run_bounded
 from tests.support.app import SERVICE_URL, client_for, hook_request, schema_validator, settings_for
 from tests.support.postgres import PostgresServer
 from tests.support.tokens import ISS, claims, ec_key, mint, public_jwk
@@ -57,7 +62,10 @@ def paused(server: PostgresServer) -> Iterator[None]:
         yield
     finally:
         for pid in pids:
-            os.kill(pid, signal.SIGCONT)
+            # The postmaster is resumed first and may reap a backend that was already exiting (the one
+            # cluster_pids used) before that backend's own SIGCONT: it is gone, nothing to resume.
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 def bearer(path: str) -> dict[str, str]:
@@ -119,3 +127,47 @@ def test_database_timeouts_reach_the_postgres_connection(postgres_server: Postgr
         assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "250ms"
         assert conn.execute(text("SHOW lock_timeout")).scalar_one() == "250ms"
     engine.dispose()
+
+
+def test_run_bounded_gives_up_on_a_hung_call_and_never_runs_one_still_queued() -> None:
+    """Every database thread blocked: a further call waits in the queue, times out (503) and is cancelled,
+    so it does not run later against a database that has moved on."""
+    release = threading.Event()
+    ran: list[str] = []
+
+    def hung() -> None:
+        release.wait(10)
+
+    async def scenario() -> None:
+        blocked = [asyncio.ensure_future(run_bounded(10, hung)) for _ in range(DATABASE_THREADS)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(DatabaseUnavailable, match=r"did not answer within 0\.1 s"):
+            await run_bounded(0.1, ran.append, "queued")
+        release.set()
+        await asyncio.gather(*blocked)
+        assert await run_bounded(1, ran.append, "later") is None
+
+    asyncio.run(scenario())
+    assert ran == ["later"]
+
+
+def test_run_bounded_maps_connection_errors_to_503_and_passes_the_context() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+
+    def broken() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    def other() -> None:
+        raise ValueError("not a database error")
+
+    async def scenario() -> str:
+        request_id.set("r-1")
+        with pytest.raises(DatabaseUnavailable, match="OperationalError"):
+            await run_bounded(1, broken)
+        with pytest.raises(ValueError):
+            await run_bounded(1, other)
+        return await run_bounded(1, request_id.get)
+
+    assert asyncio.run(scenario()) == "r-1"
