@@ -70,10 +70,11 @@ def create_app(
     key_http = key_set_http(settings)
     # The database cache on every back-end: workers are processes, so memory is not shared (see replay.py).
     replay = replay_cache or DatabaseReplayCache(engine, timeout=settings.database_statement_timeout_seconds)
+    card_log = CardLog(engine, flush_timeout=settings.database_statement_timeout_seconds)
     state = AppState(
         settings, knowledge, clock, FeedbackStore(engine), http,
         authenticator=Authenticator(settings, replay, key_http), engine=engine, replay_cache=replay,
-        card_log=CardLog(engine), patient_keys=PatientKeys.from_settings(settings),
+        card_log=card_log, patient_keys=PatientKeys.from_settings(settings),
     )
     declare_tiers(list(knowledge.cards.tiers))
     if not state.patient_keys or not state.patient_keys.enabled:
@@ -87,6 +88,7 @@ def create_app(
         yield
         await http.aclose()
         await key_http.aclose()
+        card_log.close()  # cards batched after their answer (card_batch.py), bounded by the statement timeout
         engine.dispose()
 
     # Production serves neither the API docs nor /metrics unless a setting asks (issue 16): the

@@ -60,6 +60,10 @@ class Service:
         cards: list[dict[str, Any]] = response.json()["cards"]
         return cards
 
+    def flush(self) -> None:
+        """Cards that need no verdict are written in a batch after the answer (card_batch.py): wait for them."""
+        assert self.client.app.state.backpain.card_log.flush(5.0)  # type: ignore[attr-defined]
+
     def feedback(self, *items: dict[str, Any]) -> None:
         assert self.client.post(FEEDBACK_URL, json={"feedback": list(items)}).status_code == 200
 
@@ -92,7 +96,9 @@ def replicas(tmp_path: Path, database_url: str, clock: MovingClock) -> Iterator[
                for _ in range(2)]
 
 
-def _rows(database_url: str) -> list[dict[str, Any]]:
+def _rows(database_url: str, *services: Service) -> list[dict[str, Any]]:
+    for service in services:
+        service.flush()
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -106,7 +112,7 @@ def test_every_card_is_recorded_with_tier_suggestion_kinds_and_knowledge_version
 ) -> None:
     a, _ = replicas
     [card] = a.open_chart("C3")
-    [row] = _rows(database_url)
+    [row] = _rows(database_url, a)
     assert (row["card_uuid"], row["tier"], row["snoozed"]) == (card["uuid"], "C3", False)
     assert row["knowledge_version"] == knowledge().version and row["knowledge_version"].startswith("sha256:")
     kinds = dict(json.loads(row["suggestions"]))
@@ -232,6 +238,7 @@ def test_the_database_holds_no_patient_id_name_or_birth_date_in_clear(
         body = hook_body(case_for("C3"), knowledge().service, patient, clock.now, "x")
         birth_dates.add(body["prefetch"]["patient"]["birthDate"])
     forbidden = [*patients, FAMILY, GIVEN, *birth_dates]
+    a.flush(), b.flush()
     engine = make_engine(database_url)
     try:
         meta = MetaData()
@@ -306,7 +313,7 @@ def test_an_urgent_card_is_answered_even_when_strict_and_its_record_fails(
     def broken(*_: object, **__: object) -> bool:
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(CardLog, "issue", broken)
+    monkeypatch.setattr(CardLog, "_record_many", broken)
     before = _metric("backpain_cds_card_record_failures_total")
     with client_for(settings_for(tmp_path, card_record_strict=True), clock=clock, knowledge=knowledge()) as client:
         body = hook_body(case_for("C1"), knowledge().service, PATIENT, clock.now, "hi-strict-c1")
@@ -344,7 +351,7 @@ def test_order_cards_are_recorded_under_their_service_and_their_feedback_joins_t
     select_url, [mismatch] = a.order(PAMA)
     _, [early] = b.order(EARLY_SELECT, patient="early-pat")
     sign_url, [signed] = a.order(EARLY_SIGN, patient="sign-pat")
-    rows = {row["card_uuid"]: row for row in _rows(database_url)}
+    rows = {row["card_uuid"]: row for row in _rows(database_url, a, b)}
     assert {u: (r["service_id"], r["tier"], r["snoozed"]) for u, r in rows.items()} == {
         mismatch["uuid"]: ("back-pain-imaging-order-select", "order/C1M", False),
         early["uuid"]: ("back-pain-imaging-order-select", "order/none", False),
@@ -394,7 +401,7 @@ def test_a_chart_snooze_never_holds_back_an_order_time_warning(
     clock.advance(minutes=5)
     _, again = a.order(EARLY_SELECT)
     assert [c["summary"] for c in again] == [early["summary"]]
-    order_rows = [r for r in _rows(database_url) if r["service_id"] != knowledge().service.id]
+    order_rows = [r for r in _rows(database_url, a, b) if r["service_id"] != knowledge().service.id]
     assert len(order_rows) == 3 and not any(r["snoozed"] for r in order_rows)
 
 
@@ -406,7 +413,7 @@ def test_an_order_card_is_answered_when_strict_and_its_record_fails(
     def broken(*_: object, **__: object) -> bool:
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(CardLog, "issue", broken)
+    monkeypatch.setattr(CardLog, "_record_many", broken)
     before = _metric("backpain_cds_card_record_failures_total")
     with client_for(settings_for(tmp_path, card_record_strict=True), clock=clock, knowledge=knowledge()) as client:
         _, cards = Service(client, clock).order(PAMA)

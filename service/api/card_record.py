@@ -1,9 +1,10 @@
 """Between the engine and the response: record the cards and drop them when the clinician snoozed them.
 
-One database statement per card (``CardLog.issue``), in a worker thread. Only a card that offers the snooze
-(``cards/feedback.json``: the info tiers of patient-view) waits for it, because the answer depends on it; any
-other card is answered first and recorded right after the response is sent (a Starlette background task), so
-the database never adds latency to an urgent card.
+Only a card that offers the snooze (``cards/feedback.json``: the info tiers of patient-view) waits for its
+record, one statement per card (``CardLog.issue``) in a database thread, because the answer depends on it.
+Any other card is answered first and recorded after the response, in a batch by the card log's writer
+thread (``CardLog.issue_later``, ``storage/card_batch.py``), so the database never adds latency, nor a
+thread hop, to an urgent card.
 
 Order-select / order-sign cards (issue 19) are recorded under their own service id and the tier label
 ``order/<patient tier>`` (``order/none`` for the early-imaging card), so the report, the outcome metrics and
@@ -29,9 +30,8 @@ from starlette.requests import Request
 
 from service.api.deps import AppState
 from service.cdshooks.models import Card, HookRequest
-from service.knowledge.feedback_spec import FeedbackKnowledge
 from service.metrics import card_record_failed, card_snoozed
-from service.storage.cards import CardLog, IssuedCard
+from service.storage.cards import IssuedCard
 
 log = structlog.get_logger("service.cards")
 
@@ -39,17 +39,6 @@ log = structlog.get_logger("service.cards")
 def _failed(exc: Exception, tier: str) -> None:
     card_record_failed()
     log.error("cards.record_failed", error_type=type(exc).__name__, tier=tier)
-
-
-async def _record_after_answer(
-    card_log: CardLog, issued: list[IssuedCard], key: str | None, policy: FeedbackKnowledge
-) -> None:
-    """Record cards already answered; no snooze look-up (no candidate keys): they were not snoozable."""
-    for card in issued:
-        try:
-            await run_in_threadpool(card_log.issue, card, key, [], policy)
-        except SQLAlchemyError as exc:
-            _failed(exc, card.tier)
 
 
 async def record_and_filter(
@@ -88,7 +77,8 @@ async def record_and_filter(
     patient = hook_request.context.patient_id
     key = state.patient_keys.current(issuer, patient)
     if not (policy.snooze_offered(hook, tier) and policy.can_be_snoozed(tier)):
-        return cards, BackgroundTask(_record_after_answer, state.card_log, issued, key, policy)
+        state.card_log.issue_later(issued, key)  # written in a batch after the answer (card_batch.py)
+        return cards, None
     candidates = state.patient_keys.candidates(issuer, patient)
     shown: list[Card] = []
     for card, record in zip(cards, issued, strict=True):

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import ColumnElement, Engine, and_, bindparam, exists, false, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.knowledge.feedback_spec import FeedbackKnowledge
+from service.storage.card_batch import BatchWriter
 from service.storage.schema import feedback, issued_card
 
 # Clock skew tolerated between the EHR's outcomeTimestamp and our clock; a later stamp starts no snooze.
@@ -46,12 +48,28 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class CardLog:
-    """Card records and snooze look-ups over any SQLAlchemy engine."""
+def _suggestions_json(card: IssuedCard) -> str:
+    return json.dumps([list(s) for s in card.suggestions], separators=(",", ":"))
 
-    def __init__(self, engine: Engine) -> None:
+
+class CardLog:
+    """Card records and snooze look-ups over any SQLAlchemy engine.
+
+    Cards whose answer depends on their record (the snoozable tiers) are written by :meth:`issue` before
+    the answer; the others are handed to :meth:`issue_later` and written in batches after it
+    (``card_batch.py``). Reads flush those batches first, so a process reads what it wrote.
+    """
+
+    def __init__(self, engine: Engine, *, flush_timeout: float = 3.0) -> None:
         self.engine = engine
+        self._flush_timeout = flush_timeout
         self._insert: Any = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        self._later: BatchWriter[tuple[IssuedCard, str | None]] = BatchWriter(
+            self._record_many, describe=lambda item: item[0].tier
+        )
+        self._insert_many = self._insert(issued_card).on_conflict_do_nothing(
+            index_elements=["service_id", "card_uuid"]
+        )
         # Statements built once with bound parameters (issue 17): building the INSERT and its EXISTS
         # per card cost ~1.4 ms of CPU, more than the rest of a small request; the compiled cache then
         # serves every call. Only the parameters differ between cards.
@@ -117,7 +135,7 @@ class CardLog:
             "p_card_uuid": card.card_uuid,
             "p_tier": card.tier,
             "p_issued_at": now,
-            "p_suggestions": json.dumps([list(s) for s in card.suggestions], separators=(",", ":")),
+            "p_suggestions": _suggestions_json(card),
             "p_knowledge_version": card.knowledge_version,
             "p_patient_key": patient_key,
         }
@@ -140,11 +158,47 @@ class CardLog:
                 row = conn.execute(self._first_verdict, values).first()
         return bool(row[0]) if row is not None else False
 
+    def issue_later(self, cards: Sequence[IssuedCard], patient_key: str | None) -> None:
+        """Record ``cards``, which need no snooze verdict (never held back), after the answer, in a batch.
+
+        Only appends to the writer's queue: no database work on the request. A retried hook instance keeps
+        its first row (``ON CONFLICT DO NOTHING``); its verdict is always "shown" for these tiers.
+        """
+        self._later.submit((card, patient_key) for card in cards)
+
+    def _record_many(self, batch: list[tuple[IssuedCard, str | None]]) -> None:
+        """One executemany in one transaction for a batch from the writer thread."""
+        rows = [
+            {
+                "service_id": card.service_id,
+                "card_uuid": card.card_uuid,
+                "tier": card.tier,
+                "issued_at": utc(card.issued_at),
+                "suggestions": _suggestions_json(card),
+                "knowledge_version": card.knowledge_version,
+                "patient_key": key,
+                "snoozed": False,
+            }
+            for card, key in batch
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_many, rows)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait (bounded) until every card handed to :meth:`issue_later` is written; False on timeout."""
+        return self._later.flush(self._flush_timeout if timeout is None else timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """At shutdown, before the engine is disposed: flush, and log what could not be written in time."""
+        if not self.flush(timeout):
+            structlog.get_logger("service.cards").error("cards.record_lost_at_shutdown", cards=self._later.waiting)
+
     def tiers_of(self, service_id: str, card_uuids: Iterable[str]) -> dict[str, str]:
         """The tier of each recorded card among ``card_uuids`` (feedback metrics by tier)."""
         uuids = sorted(set(card_uuids))
         if not uuids:
             return {}
+        self.flush()
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(issued_card.c.card_uuid, issued_card.c.tier).where(
@@ -155,6 +209,7 @@ class CardLog:
 
     def cards_between(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
         """Card rows issued in ``[since, until)`` (either open), oldest first."""
+        self.flush()
         query = select(issued_card).order_by(issued_card.c.issued_at, issued_card.c.id)
         if since is not None:
             query = query.where(issued_card.c.issued_at >= utc(since))
@@ -168,6 +223,7 @@ class CardLog:
         wanted = set(keys)
         if not wanted:
             return []
+        self.flush()
         uuids = sorted({uuid for _, uuid in wanted})
         rows: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
