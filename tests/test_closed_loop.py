@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -283,9 +284,38 @@ def test_storage_error_when_strict_fails_the_request_like_the_replay_cache(
     with client_for(settings_for(tmp_path, card_record_strict=True), clock=clock, knowledge=knowledge()) as client:
         body = hook_body(case_for("C4"), knowledge().service, PATIENT, clock.now, "hi-strict")
         response = client.post(SERVICE_URL, json=body)
-    assert response.status_code == 500
+    # 503 (was 500): the waiting path goes through run_bounded, which maps a database that is unavailable to
+    # DatabaseUnavailable, as for the replay cache.
+    assert response.status_code == 503
     assert response.json()["resourceType"] == "OperationOutcome"
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_hung_database_on_the_waiting_path_gives_503_when_strict_and_the_card_otherwise(
+    tmp_path: Path, clock: MovingClock, monkeypatch: pytest.MonkeyPatch, strict: bool
+) -> None:
+    """The snoozable tier waits for its record, bounded by the statement timeout: never a hung request."""
+    release = threading.Event()
+
+    def hung(*_: object, **__: object) -> bool:
+        release.wait(10)
+        return False
+
+    monkeypatch.setattr(CardLog, "issue", hung)
+    settings = settings_for(tmp_path, card_record_strict=strict, database_statement_timeout_seconds=0.3)
+    before = _metric("backpain_cds_card_record_failures_total")
+    try:
+        with client_for(settings, clock=clock, knowledge=knowledge()) as client:
+            body = hook_body(case_for("C4"), knowledge().service, PATIENT, clock.now, f"hi-hung-{strict}")
+            response = client.post(SERVICE_URL, json=body)
+    finally:
+        release.set()
+    if strict:
+        assert response.status_code == 503 and "did not answer within 0.3 s" in response.text
+    else:
+        assert response.status_code == 200 and len(response.json()["cards"]) == 1
+    assert _metric("backpain_cds_card_record_failures_total") == before + 1
 
 
 def test_snoozed_cards_and_feedback_outcomes_are_counted_by_tier(

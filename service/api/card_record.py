@@ -13,8 +13,9 @@ the snooze keep them apart from chart cards. They are never held back: a snooze 
 a snooze offered on an order hook. Their feedback joins them by (service id, card uuid) like any other.
 
 A storage error never costs the clinician the card in development: it is logged and counted and the card is
-answered. In production (``card_record_strict``, on by default there) an error on the waiting path fails the
-request like the replay cache and the feedback store do; after the answer is sent it can only be logged and
+answered. In production (``card_record_strict``, on by default there) an error or a timeout on the waiting path
+fails the request like the replay cache and the feedback store do (503 for a database that is unavailable or does
+not answer within the statement timeout, through ``run_bounded``); after the answer is sent it can only be logged and
 counted (alert ``BackpainCdsCardRecordFailing``).
 """
 
@@ -25,13 +26,14 @@ from datetime import datetime
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from service.api.deps import AppState
 from service.cdshooks.models import Card, HookRequest
+from service.errors import DatabaseUnavailable
 from service.metrics import card_record_failed, card_snoozed
 from service.storage.cards import IssuedCard
+from service.storage.db import run_bounded
 
 log = structlog.get_logger("service.cards")
 
@@ -75,16 +77,19 @@ async def record_and_filter(
     ]
     issuer = getattr(request.state, "jwt_iss", None)
     patient = hook_request.context.patient_id
-    key = state.patient_keys.current(issuer, patient)
     if not (policy.snooze_offered(hook, tier) and policy.can_be_snoozed(tier)):
-        state.card_log.issue_later(issued, key)  # written in a batch after the answer (card_batch.py)
+        # Written in a batch after the answer (card_batch.py): nothing in the answer depends on it.
+        state.card_log.issue_later(issued, state.patient_keys.current(issuer, patient))
         return cards, None
     candidates = state.patient_keys.candidates(issuer, patient)
+    key = candidates[0] if state.patient_keys.enabled else None  # the current key comes first: one HMAC less
+    timeout = state.settings.database_statement_timeout_seconds
     shown: list[Card] = []
     for card, record in zip(cards, issued, strict=True):
         try:
-            snoozed = await run_in_threadpool(state.card_log.issue, record, key, candidates, policy)
-        except SQLAlchemyError as exc:
+            # Bounded like the replay cache: a hung database gives 503 (strict) or an unrecorded card, not a hang.
+            snoozed = await run_bounded(timeout, state.card_log.issue, record, key, candidates, policy)
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
             _failed(exc, tier)
             if state.settings.card_record_must_succeed:
                 raise
