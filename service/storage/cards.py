@@ -19,12 +19,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, Engine, and_, bindparam, exists, false, select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.knowledge.feedback_spec import FeedbackKnowledge
 from service.storage.card_batch import BatchWriter
+from service.storage.card_statements import CardStatements, key_name, tier_name
+from service.storage.prepared import transaction
 from service.storage.schema import feedback, issued_card
 
 # Clock skew tolerated between the EHR's outcomeTimestamp and our clock; a later stamp starts no snooze.
@@ -70,53 +72,9 @@ class CardLog:
         self._insert_many = self._insert(issued_card).on_conflict_do_nothing(
             index_elements=["service_id", "card_uuid"]
         )
-        # Statements built once with bound parameters (issue 17): building the INSERT and its EXISTS
-        # per card cost ~1.4 ms of CPU, more than the rest of a small request; the compiled cache then
-        # serves every call. Only the parameters differ between cards.
-        self._plain = self._insert_returning(false())
-        self._snoozable = self._insert_returning(self._snooze_in_force())
-        self._first_verdict = select(issued_card.c.snoozed).where(
-            issued_card.c.service_id == bindparam("p_service_id"),
-            issued_card.c.card_uuid == bindparam("p_card_uuid"),
-        )
-
-    def _insert_returning(self, snoozed: ColumnElement[bool]) -> Any:
-        return (
-            self._insert(issued_card)
-            .values(
-                service_id=bindparam("p_service_id"),
-                card_uuid=bindparam("p_card_uuid"),
-                tier=bindparam("p_tier"),
-                issued_at=bindparam("p_issued_at"),
-                suggestions=bindparam("p_suggestions"),
-                knowledge_version=bindparam("p_knowledge_version"),
-                patient_key=bindparam("p_patient_key"),
-                snoozed=snoozed,
-            )
-            .on_conflict_do_nothing(index_elements=["service_id", "card_uuid"])
-            .returning(issued_card.c.snoozed)
-        )
-
-    @staticmethod
-    def _snooze_in_force() -> ColumnElement[bool]:
-        earlier = issued_card.alias("earlier")
-        return exists(
-            select(earlier.c.id)
-            .join(
-                feedback,
-                and_(feedback.c.card_uuid == earlier.c.card_uuid, feedback.c.service_id == earlier.c.service_id),
-            )
-            .where(
-                earlier.c.patient_key.in_(bindparam("p_candidates", expanding=True)),
-                earlier.c.service_id == bindparam("p_service_id"),
-                earlier.c.tier.in_(bindparam("p_covering", expanding=True)),
-                feedback.c.outcome == "overridden",
-                feedback.c.override_system == bindparam("p_snooze_system"),
-                feedback.c.override_code == bindparam("p_snooze_code"),
-                feedback.c.outcome_timestamp > bindparam("p_since"),
-                feedback.c.outcome_timestamp <= bindparam("p_until"),
-            )
-        )
+        # Compiled once per engine and run on a pooled DBAPI connection (issue 17, prepared.py): Core's
+        # execute cost more CPU than the statement itself on the waiting path.
+        self._statements = CardStatements(engine)
 
     def issue(
         self,
@@ -139,23 +97,24 @@ class CardLog:
             "p_knowledge_version": card.knowledge_version,
             "p_patient_key": patient_key,
         }
-        stmt = self._plain
         snoozable = policy.snoozable
         covering = [t for t in policy.tiers_at_least_as_urgent(card.tier) if snoozable is None or t in snoozable]
-        if candidates and policy.can_be_snoozed(card.tier) and covering:
-            stmt = self._snoozable
-            values.update(
-                p_candidates=list(candidates),
-                p_covering=covering,
-                p_snooze_system=policy.snooze_system,
-                p_snooze_code=policy.snooze_code,
-                p_since=now - timedelta(days=policy.snooze_days),
-                p_until=now + SKEW,
-            )
-        with self.engine.begin() as conn:
-            row = conn.execute(stmt, values).first()
+        with transaction(self.engine) as session:
+            if candidates and policy.can_be_snoozed(card.tier) and covering:
+                statement = self._statements.snoozable(len(candidates), len(covering))
+                values.update(
+                    {key_name(i): key for i, key in enumerate(candidates)},
+                    **{tier_name(i): tier for i, tier in enumerate(covering)},
+                    p_snooze_system=policy.snooze_system,
+                    p_snooze_code=policy.snooze_code,
+                    p_since=now - timedelta(days=policy.snooze_days),
+                    p_until=now + SKEW,
+                )
+            else:
+                statement = self._statements.plain()
+            row = session.first(statement, values)
             if row is None:  # already recorded: answer as the first time
-                row = conn.execute(self._first_verdict, values).first()
+                row = session.first(self._statements.first_verdict(), values)
         return bool(row[0]) if row is not None else False
 
     def issue_later(self, cards: Sequence[IssuedCard], patient_key: str | None) -> None:
