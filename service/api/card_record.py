@@ -56,6 +56,9 @@ async def record_and_filter(
 ) -> tuple[list[Card], BackgroundTask | None]:
     """The cards to answer (``cards`` unless a snooze holds them back), and a task to run after the answer.
 
+    The task is always None since the batch writer (card_batch.py) records after the answer; the pair is kept
+    so the hook routes need no change.
+
     ``service_id`` and ``hook`` default to the patient-view service; the order services pass theirs. Every
     card is recorded with ``tier``.
     """
