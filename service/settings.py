@@ -108,8 +108,9 @@ class Settings(BaseSettings):
     # patient key and cannot be snoozed.
     patient_key_secret: SecretStr | None = None
     patient_key_previous_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
-    # A card record or snooze look-up that fails: True answers 500 (as the replay cache and feedback do),
-    # False logs, counts and answers the card. Default: True in production, False in development.
+    # A card record or snooze look-up that fails: True fails the request (503 for a database that is down or
+    # does not answer in time, as the replay cache and feedback do), False logs, counts and answers the card.
+    # Default: True in production, False in development.
     card_record_strict: bool | None = None
 
     @model_validator(mode="before")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import structlog
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import Authenticated, State
 from service.api.hooks import check_service
 from service.api.parsing import parse_json, validate_body
 from service.cdshooks.models import FeedbackRequest
-from service.errors import PayloadTooLarge
+from service.errors import DatabaseUnavailable, PayloadTooLarge
 from service.metrics import record_card_outcomes, record_feedback
 from service.storage.db import run_bounded
 
@@ -41,8 +40,9 @@ async def feedback(service_id: str, request: Request, state: State) -> Response:
     if state.card_log is not None:
         # Outcomes by tier are metrics only: the items are stored, so a failed look-up must not fail the POST.
         try:
-            tiers = await run_in_threadpool(state.card_log.tiers_of, service_id, [i.card for i in body.feedback])
-        except SQLAlchemyError as exc:
+            # Bounded: tiers_of first flushes the card batch, which must not hold the POST past the timeout.
+            tiers = await run_bounded(timeout, state.card_log.tiers_of, service_id, [i.card for i in body.feedback])
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
             log.warning("feedback.tier_lookup_failed", error_type=type(exc).__name__)
         else:
             record_card_outcomes([(tiers.get(item.card), item.outcome) for item in body.feedback])
