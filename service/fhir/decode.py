@@ -69,13 +69,23 @@ class _Dated(_Light):
 
     _dates: ClassVar[tuple[str, ...]] = ()
     _nested: ClassVar[tuple[str, ...]] = ()
+    # (text attribute, parsed attribute) per date, made once per class rather than per call.
+    _date_pairs: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._date_pairs = tuple((name + "_text", name) for name in cls._dates)
 
     def fill_dates(self) -> None:
         """Parse every date of this Struct and of its members. Raises ValueError for a malformed one."""
-        for name in self._dates:
-            text = getattr(self, name + "_text")
+        last: str | None = None
+        parsed: When | None = None
+        for text_name, name in self._date_pairs:
+            text = getattr(self, text_name)
             if text is not None:
-                setattr(self, name, parse_when(text))
+                if text != last:  # a resource often repeats one instant (effective and issued)
+                    last, parsed = text, parse_when(text)
+                setattr(self, name, parsed)
         for name in self._nested:
             value = getattr(self, name)
             if type(value) is tuple:

@@ -147,3 +147,21 @@ def test_a_server_answer_reads_the_same_decoded_or_as_a_dict() -> None:
     assert page.next_url == plain.next_url and len(page.medications) == 1
     assert read_answer_page(d.decode_resource(b'{"resourceType": "Bundle", "entry": {}}'), "Condition") is None
     assert read_answer_page(d.decode_resource(b'{"resourceType": "Bundle", "link": 1}'), "Condition") is None
+
+
+@pytest.mark.parametrize("issued", ["2026-11-30T08:00:00+00:00", "2026-11-29", "not a date", None])
+def test_every_date_of_a_resource_is_filled_when_two_repeat_one_instant(issued: str | None) -> None:
+    """fill_dates parses a repeated instant once; each attribute still gets its own value, and a bad one fails."""
+    raw = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "x"},
+           "effectiveDateTime": "2026-11-30T08:00:00+00:00", "issued": issued}
+    obs = d.decode_resource(orjson.dumps({k: v for k, v in raw.items() if v is not None})).resource
+    if issued == "not a date":
+        with pytest.raises(ValueError):
+            obs.fill_dates()
+        return
+    obs.fill_dates()
+    assert obs.effectiveDateTime.at == datetime(2026, 11, 30, 8, tzinfo=UTC)
+    if issued is None:
+        assert obs.issued is None
+    else:
+        assert obs.issued.iso_day() == issued[:10] and obs.issued.has_time == ("T" in issued)
