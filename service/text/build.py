@@ -9,12 +9,12 @@ and swaps it in; everything a read needs from spaCy is in this one object.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from service.errors import KnowledgeError
+from service.text.imports import import_text_stack
 from service.text.prefilter import Prefilter
 
 IGNORED = "ignored"
@@ -91,14 +91,13 @@ def _as_phrases(rule_type: Any, rule: Any) -> list[Any]:
 
 def build_pipeline(targets: dict[str, Any], context: dict[str, Any]) -> Pipeline:
     """The pipeline for the validated contents of cards/text (about half a second of CPU)."""
-    # Imported here: spaCy costs seconds to import and only knowledge loading needs it. Its CLI module
-    # imports a click helper deprecated in click 8.2; that warning is spaCy's, not ours.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import spacy
-        from medspacy.context import ConTextRule
-        from medspacy.target_matcher import TargetRule
-        from spacy.language import Language
+    # Imported here: spaCy costs seconds to import and only knowledge loading needs it; import_text_stack
+    # leaves out the parts of spaCy and medspaCy the pipeline never uses (service/text/imports.py).
+    import_text_stack()
+    import spacy
+    from medspacy.context import ConTextRule
+    from medspacy.target_matcher import TargetRule
+    from spacy.language import Language
 
     if not Language.has_factory("backpain_line_breaks"):
 
