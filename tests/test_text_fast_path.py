@@ -120,13 +120,13 @@ def test_a_sentence_seen_in_another_note_is_read_from_the_segment_cache(ct: Clin
 
 def test_the_prefilter_drops_sentences_without_targets(ct: ClinicalText) -> None:
     """The fast path is really taken: a benchmark note loses most of its tokens before the matcher."""
-    assert ct._prefilter is not None
-    doc = ct._nlp.make_doc(note_text(0))
-    for _, component in ct._split:
+    assert ct._pipe.prefilter is not None
+    doc = ct._pipe.nlp.make_doc(note_text(0))
+    for _, component in ct._pipe.split:
         doc = component(doc)
-    reduced = ct._prefilter.reduce(doc)
+    reduced = ct._pipe.prefilter.reduce(doc)
     assert reduced is not None and 0 < len(reduced) < len(doc) / 2
-    assert ct._prefilter.reduce(ct._nlp.make_doc("Seen with her daughter today.")) is None
+    assert ct._pipe.prefilter.reduce(ct._pipe.nlp.make_doc("Seen with her daughter today.")) is None
 
 
 def test_the_note_cache_is_bounded_and_keeps_no_text(ct: ClinicalText) -> None:

@@ -8,12 +8,11 @@ never rendered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
@@ -23,19 +22,36 @@ from service.engine import evaluate
 from service.fixtures_catalog import list_cases
 from service.knowledge import Knowledge, load_knowledge
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+    from markdown_it import MarkdownIt
+
 router = APIRouter()
 
-_markdown = MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
+
+# markdown-it and jinja2 are imported on the first /preview request, not in every worker: the page is for
+# reviewers on the development profile and most workers never serve it.
+@cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
+
+
+@cache
+def _templates() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+        autoescape=select_autoescape(["html"]),
+    )
 
 
 def render_markdown(text: str) -> Markup:
     """Markdown to HTML with raw HTML escaped and unsafe link schemes refused by markdown-it."""
     # Safe to mark: markdown-it was built with html=False, so raw HTML in the text is escaped.
-    return Markup(_markdown.render(text))
+    return Markup(_markdown().render(text))
 
 
 @dataclass(frozen=True)
@@ -77,5 +93,5 @@ def preview_cases(state: State) -> list[PreviewCase]:
 
 @router.get("/preview", include_in_schema=False)
 async def preview(state: State) -> HTMLResponse:
-    html = _templates.get_template("preview.html").render(cases=preview_cases(state))
+    html = _templates().get_template("preview.html").render(cases=preview_cases(state))
     return HTMLResponse(html)

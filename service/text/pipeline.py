@@ -8,25 +8,25 @@ blank English one. Building the pipeline costs about a second, so it is built on
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
 import threading
-import warnings
+import time
+import weakref
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, NamedTuple
 
-from service.errors import KnowledgeError
-from service.text.prefilter import Prefilter
+from service.text.build import Pipeline, build_pipeline
 
 log = logging.getLogger(__name__)
 
 SENTENCE_CHARS = 120
-IGNORED = "ignored"
+VOCAB_GROWTH = 20_000  # strings; each 10,000 is ~4 MiB of a worker's memory
 LABEL_CACHE = 8192
 NOTE_CACHE = 256
 SEGMENT_CACHE = 8192
@@ -49,47 +49,6 @@ class Sign:
     voided_by: frozenset[str]
 
 
-MAX_VARIANTS = 256
-
-
-def literal_variants(pattern: Sequence[dict[str, Any]] | None) -> list[str] | None:
-    """The phrases a token pattern matches when every token is a plain LOWER word or word list (optionally
-    ``OP: "?"``); None for any other pattern. Why: spaCy's PhraseMatcher looks phrases up by hash, while its
-    token Matcher tests every set predicate on every token (most of ConText's cost on a 200-word note)."""
-    if not pattern:
-        return None
-    variants = [""]
-    for token in pattern:
-        if set(token) - {"LOWER", "OP"} or token.get("OP", "?") != "?":
-            return None
-        lower = token["LOWER"]
-        words = [lower] if isinstance(lower, str) else lower.get("IN") if set(lower) == {"IN"} else None
-        if not words or not all(isinstance(w, str) and w and " " not in w for w in words):
-            return None
-        options = [*words, None] if token.get("OP") == "?" else list(words)
-        variants = [f"{v} {w}".strip() if w else v for v in variants for w in options]
-        if len(variants) > MAX_VARIANTS:
-            return None
-    return sorted({v for v in variants if v})
-
-
-def expand_word_lists(pattern: Sequence[dict[str, Any]], lists: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """``pattern`` with every ``{"IN": "@name"}`` (or an ``"@name"`` item of an IN list) replaced by the words of
-    ``wordLists[name]`` in cards/text/targets.json. Raises KeyError for an unknown list."""
-    out: list[dict[str, Any]] = []
-    for token in pattern:
-        spec = dict(token)
-        for attr, value in token.items():
-            if isinstance(value, dict) and "IN" in value:
-                items = [value["IN"]] if isinstance(value["IN"], str) else value["IN"]
-                words: list[str] = []
-                for item in items:
-                    words += lists[item[1:]] if isinstance(item, str) and item.startswith("@") else [item]
-                spec[attr] = {**value, "IN": words}
-        out.append(spec)
-    return out
-
-
 def _short(sentence: str, start: int, end: int) -> str:
     """The sentence in at most 120 characters, cut around the match [start, end) when it is longer."""
     text = " ".join(sentence.split())
@@ -103,89 +62,72 @@ def _short(sentence: str, start: int, end: int) -> str:
     return ("…" if begin > 0 else "") + piece + ("…" if begin + width < len(text) else "")
 
 
-def _as_phrases(rule_type: Any, rule: Any) -> list[Any]:
-    """``rule`` as literal rules when its pattern is only word lists, else ``rule`` itself (same meaning)."""
-    variants = literal_variants(rule.pattern)
-    if variants is None:
-        return [rule]
-    keep = {
-        name: getattr(rule, name)
-        for name in ("allowed_types", "excluded_types", "max_targets", "max_scope", "terminated_by")
-        if getattr(rule, name, None)
-    }
-    return [rule_type(v, rule.category, direction=rule.direction, **keep) for v in variants]
-
-
 class ClinicalText:
-    """Reads one text into mentions; built from the validated contents of cards/text."""
+    """Reads one text into mentions; built from the validated contents of cards/text.
+
+    The spaCy pipeline is renewed once its vocabulary has grown by ``VOCAB_GROWTH`` strings (service/text/build.py
+    says why): a background thread builds a fresh one from the same contents and swaps it in. A read takes
+    ``self._pipe`` once and uses only that object, so a swap never mixes two pipelines; the caches hold mentions
+    keyed by digests of text, which do not depend on which (identically built) pipeline read them."""
 
     def __init__(self, targets: dict[str, Any], context: dict[str, Any]) -> None:
-        # Imported here: spaCy costs seconds to import and only knowledge loading needs it. Its CLI module
-        # imports a click helper deprecated in click 8.2; that warning is spaCy's, not ours.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import spacy
-            from medspacy.context import ConTextRule
-            from medspacy.target_matcher import TargetRule
-            from spacy.language import Language
-
-        if not Language.has_factory("backpain_line_breaks"):
-
-            @Language.component("backpain_line_breaks")
-            def line_breaks(doc: Any) -> Any:
-                """A line break ends a sentence: notes are often lists without full stops."""
-                for token in doc[1:]:
-                    previous = doc[token.i - 1]
-                    if "\n" in previous.text or "\n" in previous.whitespace_:
-                        token.is_sent_start = True
-                return doc
-
         self.source_labels: dict[str, str] = dict(targets["sourceLabels"])
         # Emergency phrases of the cord class (item 22: the emergency MRI then covers the whole spine).
         self.cord_phrases = frozenset(p.lower() for s in targets["signs"] for p in s.get("cordPhrases", ()))
         self.signs = {s["id"]: Sign(s["id"], s["label"], frozenset(s["voidedBy"])) for s in targets["signs"]}
-        nlp = spacy.blank("en")
-        nlp.add_pipe("sentencizer", config={"punct_chars": list(context["sentenceBreaks"])})
-        nlp.add_pipe("backpain_line_breaks")
-        matcher: Any = nlp.add_pipe("medspacy_target_matcher")
-        rules: list[Any] = []
-        lists: dict[str, list[str]] = targets.get("wordLists", {})
-        try:
-            for sign in targets["signs"]:
-                rules += [TargetRule(p, sign["id"]) for p in sign["phrases"]]
-                rules += [
-                    TargetRule(f"{sign['id']} pattern {i}", sign["id"], pattern=expand_word_lists(pattern, lists))
-                    for i, pattern in enumerate(sign.get("patterns", ()))
-                ]
-            rules += [TargetRule(p, IGNORED) for p in targets["ignore"]]
-            matcher.add(rules)
-            ctx: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
-            replaced = set(context.get("replaceDefaults", ()))
-            packaged = ConTextRule.from_json(ctx.DEFAULT_RULES_FILEPATH) if context["useDefaultRules"] else []
-            ours = [
-                ConTextRule(
-                    r["literal"],
-                    r["category"],
-                    direction=r["direction"],
-                    pattern=r.get("pattern"),
-                    max_scope=r.get("maxScope"),
-                )
-                for r in context["rules"]
-            ]
-            kept = [r for r in packaged if r.literal not in replaced]
-            modifier_rules = [phrase for r in [*kept, *ours] for phrase in _as_phrases(ConTextRule, r)]
-            ctx.add(modifier_rules)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise KnowledgeError(f"cards/text: a target or ConText rule cannot be compiled: {exc}") from exc
-        self._nlp = nlp
-        self._split = nlp.pipeline[:2]  # sentencizer, line breaks
-        self._matcher, self._context = matcher, ctx
-        sign_rules = [r for r in rules if r.category != IGNORED]
-        self._prefilter = Prefilter.build(nlp, sign_rules, [*rules, *modifier_rules])
+        self._spec = (targets, context)
+        self._pipe: Pipeline = build_pipeline(targets, context)
+        self._renew_at = self._pipe.strings() + VOCAB_GROWTH
+        self._renewing: threading.Thread | None = None
+        self.renewals = 0
         self._labels: dict[str, tuple[Mention, ...]] = {}
         self._notes: OrderedDict[bytes, tuple[Mention, ...]] = OrderedDict()
         self._segments: OrderedDict[bytes, tuple[Mention, ...]] = OrderedDict()
         self._lock = threading.Lock()  # the cache may be shared by threads (one pipeline per process)
+
+    def _check_growth(self, pipe: Pipeline) -> None:
+        """Start renewing the pipeline in the background once its vocabulary has grown by ``VOCAB_GROWTH``."""
+        if pipe.strings() < self._renew_at:
+            return
+        with self._lock:
+            if self._renewing is not None or pipe is not self._pipe:
+                return
+            self._renewing = threading.Thread(target=self._renew, name="text-pipeline-renewal", daemon=True)
+        self._renewing.start()
+
+    def _renew(self) -> None:
+        """Build a fresh pipeline, swap it in, and free the old one.
+
+        The old pipeline sits in reference cycles; the service's GC tuning makes full collections rare, so it
+        is collected here rather than left to grow with the next ones."""
+        try:
+            fresh = build_pipeline(*self._spec)
+        except Exception:  # the same contents built once already; never let a renewal take the worker down
+            log.exception("text pipeline renewal failed; the current pipeline stays")
+            with self._lock:
+                self._renew_at = self._pipe.strings() + VOCAB_GROWTH
+                self._renewing = None
+            return
+        with self._lock:
+            old, self._pipe = self._pipe, fresh
+            self._renew_at = fresh.strings() + VOCAB_GROWTH
+            self.renewals += 1
+        grown, gone = old.strings(), weakref.ref(old.nlp)
+        del old
+        freed = release(gone)
+        log.info("text pipeline renewed after %d strings (renewal %d, old one freed: %s)", grown, self.renewals, freed)
+        with self._lock:
+            self._renewing = None
+
+    def wait_renewal(self, timeout: float | None = None) -> None:
+        """Wait until a renewal under way has finished (tests, and shutdown if ever needed)."""
+        thread = self._renewing
+        if thread is not None:
+            thread.join(timeout)
+
+    def strings(self) -> int:
+        """How many strings the current pipeline's vocabulary holds."""
+        return self._pipe.strings()
 
     def read_label(self, text: str) -> tuple[Mention, ...]:
         """``read`` for terminology strings (code.text, displays), memoised: they repeat across patients."""
@@ -209,11 +151,13 @@ class ClinicalText:
             if found is not None:
                 self._notes.move_to_end(key)
                 return found
-        found = self._read_segments(text)
+        pipe = self._pipe
+        found = self._read_segments(pipe, text)
         with self._lock:
             self._notes[key] = found
             while len(self._notes) > NOTE_CACHE:
                 self._notes.popitem(last=False)
+        self._check_growth(pipe)
         return found
 
     def read_uncached(self, text: str) -> tuple[Mention, ...]:
@@ -221,18 +165,22 @@ class ClinicalText:
         ConText (service/text/prefilter.py says why the result is the same as ``read_full``)."""
         if not text or not text.strip():
             return ()
-        if self._prefilter is None:
-            return self.read_full(text)
-        reduced = self._prefilter.reduce(self._split_doc(text))
-        return () if reduced is None else tuple(m for _, m in self._mentions_at(reduced))
+        pipe = self._pipe
+        if pipe.prefilter is None:
+            found = self._read_full(pipe, text)
+        else:
+            reduced = pipe.prefilter.reduce(_split_doc(pipe, text))
+            found = () if reduced is None else tuple(m for _, m in self._mentions_at(pipe, reduced))
+        self._check_growth(pipe)
+        return found
 
-    def _read_segments(self, text: str) -> tuple[Mention, ...]:
+    def _read_segments(self, pipe: Pipeline, text: str) -> tuple[Mention, ...]:
         """``read_uncached`` with the mentions of each segment kept per process (bounded LRU keyed by a digest
         of the segment's tokens, whitespace, sentence starts and norms): a copied sentence is read once."""
-        if self._prefilter is None:
-            return self.read_full(text)
-        doc = self._split_doc(text)
-        kept = self._prefilter.segments(doc)
+        if pipe.prefilter is None:
+            return self._read_full(pipe, text)
+        doc = _split_doc(pipe, text)
+        kept = pipe.prefilter.segments(doc)
         keys = [_segment_key(doc, a, b) for a, b in kept]
         with self._lock:
             results: list[tuple[Mention, ...] | None] = [self._segments.get(k) for k in keys]
@@ -242,12 +190,12 @@ class ClinicalText:
         todo = [i for i, r in enumerate(results) if r is None]
         if todo:
             ranges = [kept[i] for i in todo]
-            sub = self._prefilter.rebuild(doc, ranges)
+            sub = pipe.prefilter.rebuild(doc, ranges)
             if sub is None:
-                return tuple(m for _, m in self._mentions_at(doc))  # cannot be rebuilt: read it whole
+                return tuple(m for _, m in self._mentions_at(pipe, doc))  # cannot be rebuilt: read it whole
             offsets = list(accumulate((b - a for a, b in ranges), initial=0))[:-1]
             per: list[list[Mention]] = [[] for _ in ranges]
-            for start, mention in self._mentions_at(sub):
+            for start, mention in self._mentions_at(pipe, sub):
                 per[bisect_right(offsets, start) - 1].append(mention)
             with self._lock:
                 for i, found in zip(todo, per, strict=True):
@@ -256,24 +204,24 @@ class ClinicalText:
                     self._segments.popitem(last=False)
         return tuple(m for r in results if r for m in r)
 
-    def _split_doc(self, text: str) -> Any:
-        doc = self._nlp.make_doc(text)
-        for _, component in self._split:
-            doc = component(doc)
-        return doc
-
     def read_full(self, text: str) -> tuple[Mention, ...]:
         """The reference path: the whole text through the whole pipeline (what ``read`` must always equal)."""
+        pipe = self._pipe
+        found = self._read_full(pipe, text)
+        self._check_growth(pipe)
+        return found
+
+    def _read_full(self, pipe: Pipeline, text: str) -> tuple[Mention, ...]:
         if not text or not text.strip():
             return ()
-        return tuple(m for _, m in self._mentions_at(self._split_doc(text)))
+        return tuple(m for _, m in self._mentions_at(pipe, _split_doc(pipe, text)))
 
-    def _mentions_at(self, doc: Any) -> list[tuple[int, Mention]]:
+    def _mentions_at(self, pipe: Pipeline, doc: Any) -> list[tuple[int, Mention]]:
         """Target matcher and ConText on a sentence-split doc: each sign mention with its first token."""
-        doc = self._matcher(doc)
+        doc = pipe.matcher(doc)
         if not doc.ents:
             return []  # nothing to put in context: skip ConText, a third of the cost of a note
-        doc = self._context(doc)
+        doc = pipe.context(doc)
         out: list[tuple[int, Mention]] = []
         for ent in doc.ents:
             sign = self.signs.get(ent.label_)
@@ -285,6 +233,40 @@ class ClinicalText:
             mention = Mention(sign.id, ent.text, sentence, categories, not (sign.voided_by & set(categories)))
             out.append((ent.start, mention))
         return out
+
+
+RELEASE_TRIES = 5
+RELEASE_PAUSE = 0.05  # seconds: a read under way still holds the old pipeline; reads take milliseconds
+
+
+def release(gone: weakref.ref[Any]) -> bool:
+    """Collect the reference cycles of a swapped-out pipeline (``gone`` is its ``nlp``); whether it was freed.
+
+    Why explicit: the service collects rarely and freezes its start-up objects, the first pipeline included
+    (service/gc_tuning.py), and no collection looks at frozen objects. So the frozen objects are put back under
+    the collector for one full collection and frozen again after it, which keeps the service's regime between
+    renewals (anything frozen now is looked at again at the next renewal). Reads that took the old pipeline
+    before the swap keep it alive until they end: hence the pause first, and a few tries."""
+    frozen = gc.get_freeze_count() > 0
+    if frozen:
+        gc.unfreeze()
+    try:
+        for _ in range(RELEASE_TRIES):
+            time.sleep(RELEASE_PAUSE)
+            gc.collect()
+            if gone() is None:
+                return True
+        return False
+    finally:
+        if frozen:
+            gc.freeze()
+
+
+def _split_doc(pipe: Pipeline, text: str) -> Any:
+    doc = pipe.nlp.make_doc(text)
+    for _, component in pipe.split:
+        doc = component(doc)
+    return doc
 
 
 def _segment_key(doc: Any, start: int, end: int) -> bytes:
