@@ -56,8 +56,7 @@ async def post_batch(client: FhirClient, server: FhirServer, queries: list[FhirQ
         CapExceeded / FhirAccessError: a byte cap was hit, or the answer came after the deadline; those
             fail the queries as they would have failed alone.
     """
-    limits = client.limits
-    cap = min(len(queries) * limits.response_bytes, limits.invocation_bytes)
+    cap = len(queries) * client.limits.response_bytes  # and, as for every answer, the invocation's budget
     try:
         content = await client.send(server, server.base_url.rstrip("/"), body=batch_body(queries), cap=cap)
     except CapExceeded:
