@@ -202,7 +202,8 @@ async def test_500_entry_among_good_ones_is_asked_again_alone(http):
     data = sample_patient("sb-2")
 
     def fault(entries: list[dict[str, Any]]) -> None:
-        entries[index_of("Condition")] = {"response": {"status": "500 Internal Server Error"}}
+        # a resource that looks usable: only the status says it is not
+        entries[index_of("Condition")] = {"response": {"status": "500 Internal Server Error"}, "resource": searchset([])}
 
     async with stand_in(data, fault) as (url, log):
         http.batch_verdicts.record(url, True)
