@@ -203,7 +203,8 @@ async def test_500_entry_among_good_ones_is_asked_again_alone(http):
 
     def fault(entries: list[dict[str, Any]]) -> None:
         # a resource that looks usable: only the status says it is not
-        entries[index_of("Condition")] = {"response": {"status": "500 Internal Server Error"}, "resource": searchset([])}
+        failed = {"response": {"status": "500 Internal Server Error"}, "resource": searchset([])}
+        entries[index_of("Condition")] = failed
 
     async with stand_in(data, fault) as (url, log):
         http.batch_verdicts.record(url, True)
