@@ -74,12 +74,6 @@ def _batch(
     (in the background) whether it does, and this invocation's queries go alone."""
     if not settings.fhir_batch:
         return None
-    verdicts = client.batch_verdicts
-    verdict = verdicts.allows(server.base_url)
-    if verdict is None:
-        deadline = settings.fhir_deadline_seconds
-        verdicts.probe(server.base_url, lambda: read_statement(client, server, deadline))
-        return None
     queries: dict[str, FhirQuery] = {}
     for key, got in pending.items():
         if got.resources is not None and got.next_url is not None:
@@ -88,7 +82,14 @@ def _batch(
             queries[key] = _query(spec.prefetch[key], request)
         except FhirAccessError:
             continue  # fails in its job, as without a batch
-    if not verdict or len(queries) < MIN_QUERIES:
+    if len(queries) < MIN_QUERIES:
+        return None  # nothing to batch: the statement is not worth reading yet
+    verdicts = client.batch_verdicts
+    verdict = verdicts.allows(server.base_url)
+    if verdict is None:
+        deadline = settings.fhir_deadline_seconds
+        verdicts.probe(server.base_url, lambda: read_statement(client, server, deadline))
+    if not verdict:
         return None
     return Batched(client, server, queries)
 
