@@ -1,6 +1,7 @@
 """Turns a request into a :class:`PatientRecord`: prefetch first, then the FHIR server (spec E10, E11).
 
-Every key the prefetch does not satisfy is fetched, all in parallel, under one deadline for the whole
+Every key the prefetch does not satisfy is fetched (:mod:`service.gather_fhir`: in parallel, or in one
+FHIR batch when the server takes it), under one deadline for the whole
 invocation (a hook answer that arrives after the EHR gave up helps nobody). Optional keys that still
 fail are reported as ``unavailable`` so the card can say what was not evaluated; a required key that
 fails stops the invocation with :class:`RequiredDataUnavailable` (HTTP 412).
@@ -13,26 +14,23 @@ server within what is left of the same deadline.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import structlog
 
-from service import metrics
 from service.cdshooks.models import HookRequest
-from service.cdshooks.prefetch import Prefetched
 from service.errors import FhirAccessError
 from service.fhir.client import FhirClient, FhirServer
 from service.fhir.decode import as_builtin
 from service.fhir.medications import MedicationIndex, to_read
 from service.fhir.policy import fhir_server_for
-from service.fhir.query import FhirQuery, TemplateError, render
-from service.knowledge.service_spec import PrefetchSpec, ServiceSpec
+from service.fhir.query import FhirQuery
+from service.gather_fhir import Job, fetch_pending, run_all
+from service.knowledge.service_spec import ServiceSpec
 from service.record import Item, PatientRecord, Resource
 from service.record_assembly import (
-    is_context_patient,
     medication_users,
     own_resources,
     record_from_prefetch,
@@ -48,64 +46,7 @@ __all__ = ["gather", "record_from_prefetch"]
 
 log = structlog.get_logger("service.gather")
 
-Job = Callable[[], Awaitable[Sequence[Item]]]
 MAX_MEDICATION_READS = 50  # beyond this, the references' display text is used: the deadline is shared
-
-
-def _job(request: HookRequest, item: PrefetchSpec, got: Prefetched, client: FhirClient, server: FhirServer) -> Job:
-    async def fetch_template() -> Sequence[Item]:
-        try:
-            query = render(item.query, request.context)
-        except TemplateError as exc:
-            raise FhirAccessError(str(exc)) from exc
-        found = await client.fetch(server, query)
-        if item.resource_type == "Patient" and not is_context_patient(found, request.context.patient_id):
-            raise FhirAccessError("the FHIR server answered another patient")
-        return found
-
-    async def run() -> Sequence[Item]:
-        if got.resources is not None and got.next_url is not None:
-            try:  # the client paginated its prefetch: read the remaining pages
-                rest = await client.pages(server, got.next_url, item.resource_type)
-                return [*got.resources, *rest]
-            except FhirAccessError:
-                pass  # e.g. a next link to another host: ask our way instead
-        return await fetch_template()
-
-    return run
-
-
-async def _run_all(
-    jobs: dict[str, Job], deadline: float, types: dict[str, str]
-) -> tuple[dict[str, Sequence[Item]], dict[str, str]]:
-    """Run every job concurrently; whatever has not finished at the deadline is cancelled and failed."""
-    results: dict[str, Sequence[Item]] = {}
-    failures: dict[str, str] = {}
-    started = time.perf_counter()
-
-    async def one(key: str, job: Job) -> None:
-        begin = time.perf_counter()
-        try:
-            results[key] = await job()
-        except FhirAccessError as exc:
-            failures[key] = exc.message
-            metrics.observe_fhir(types[key], time.perf_counter() - begin, exc.reason)
-        else:
-            metrics.observe_fhir(types[key], time.perf_counter() - begin)
-
-    tasks = [asyncio.create_task(one(key, job)) for key, job in jobs.items()]
-    try:
-        async with asyncio.timeout(deadline):
-            await asyncio.gather(*tasks)
-    except TimeoutError:
-        for key in jobs.keys() - results.keys() - failures.keys():
-            failures[key] = f"no answer within the {deadline:g} s deadline"
-            metrics.observe_fhir(types[key], time.perf_counter() - started, "deadline")
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return results, failures
 
 
 def _binary_job(client: FhirClient, server: FhirServer, binary: str) -> Job:
@@ -142,7 +83,7 @@ async def _binaries(
     if not wanted:
         return {}
     jobs = {url: _binary_job(client, server, binary) for url, binary in wanted.items()}
-    fetched, failures = await _run_all(jobs, remaining, dict.fromkeys(jobs, "Binary"))
+    fetched, failures = await run_all(jobs, remaining, dict.fromkeys(jobs, "Binary"))
     if failures:
         log.warning("fhir.binary_unavailable", hook_instance=request.hook_instance, count=len(failures))
     return {url: found[0] for url, found in fetched.items() if found and isinstance(found[0], Mapping)}
@@ -160,7 +101,7 @@ async def _read_medications(
         return run
 
     jobs = {f"Medication/{i}": read(i) for i in ids[:MAX_MEDICATION_READS]}
-    found, failures = await _run_all(jobs, deadline, dict.fromkeys(jobs, "Medication"))
+    found, failures = await run_all(jobs, deadline, dict.fromkeys(jobs, "Medication"))
     for items in found.values():
         for medication in items:
             index.add(medication)
@@ -197,12 +138,9 @@ async def gather(
         except FhirAccessError as exc:
             failures = dict.fromkeys(pending, exc.message)
         else:
-            jobs = {k: _job(request, spec.prefetch[k], got, client, server) for k, got in pending.items()}
-            types = {k: spec.prefetch[k].resource_type for k in pending}
-            client.parse_until = asyncio.get_running_loop().time() + settings.fhir_deadline_seconds
-            fetched, failures = await _run_all(jobs, settings.fhir_deadline_seconds, types)
+            fetched, failures = await fetch_pending(request, spec, pending, client, server, settings)
             for key, items in fetched.items():
-                resources[key] = split_medications(items, types[key], index)
+                resources[key] = split_medications(items, spec.prefetch[key].resource_type, index)
     required_check(spec, failures, request.hook_instance)
     own = own_resources(identity, resources)
     wanted = to_read(medication_users(spec, own), index, request.fhir_server)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     fhir_max_invocation_bytes: int = 16 * 1024 * 1024
     fhir_max_response_resources: int = 2_000
     fhir_max_invocation_resources: int = 10_000
+    # One FHIR batch POST for a request's template queries, to a server whose CapabilityStatement declares it.
+    fhir_batch: bool = True
     # Outbound calls (FHIR, JWKS) ignore HTTP(S)_PROXY and friends unless this is on: a proxy sees tokens.
     use_proxy_env: bool = False
 

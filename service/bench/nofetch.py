@@ -2,7 +2,9 @@
 
 The patient's resources are loaded into the Medplum test server (``tests/support/fhir_server.py``), the
 request carries ``fhirServer`` and no prefetch, and the FHIR server's own time is measured apart by
-running the same queries directly, in parallel as the service does. Until the test server and the
+running the same queries directly, in parallel as the service does (``fhir_query_ms_p50``), and in one
+FHIR batch as the service sends them to a server that takes batches (``fhir_batch_ms_p50``; the report
+does not show it). Until the test server and the
 service's FHIR callbacks are both on the branch, the workload reports itself as unavailable.
 """
 
@@ -22,6 +24,7 @@ import orjson
 
 from service.bench.bodies import Body, hook_request
 from service.cdshooks.models import PatientViewContext
+from service.fhir.batch import batch_body
 from service.fhir.query import render
 from service.knowledge.service_spec import ServiceSpec
 from service.settings import REPO_ROOT
@@ -81,6 +84,31 @@ async def fhir_query_ms(base_url: str, spec: ServiceSpec, patient_id: str, round
     return timings
 
 
+async def fhir_batch_ms(base_url: str, spec: ServiceSpec, patient_id: str, rounds: int) -> list[float]:
+    """Wall time (ms) of the same queries in one FHIR batch POST, later pages by GET in parallel: the server's
+    own time for what the service sends to a server that takes batches (:mod:`service.fhir.batch`)."""
+    context = PatientViewContext(user_id="Practitioner/bench", patient_id=patient_id)
+    body = batch_body([render(t.query, context) for t in spec.prefetch.values()])
+    headers = {"Accept": "application/fhir+json", "Content-Type": "application/fhir+json"}
+
+    async def once(http: aiohttp.ClientSession) -> None:
+        async with http.post(base_url, data=body, headers=headers) as response:
+            response.raise_for_status()
+            answer = orjson.loads(await response.read())
+        nexts = [link["url"] for entry in answer.get("entry", []) for link in entry.get("resource", {}).get("link", [])
+                 if link.get("relation") == "next"]
+        await asyncio.gather(*(_one_query(http, url) for url in nexts))
+
+    timings: list[float] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10.0)) as http:
+        await once(http)
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await once(http)
+            timings.append(1000 * (time.perf_counter() - started))
+    return timings
+
+
 def run(body: Body, spec: ServiceSpec, workdir: Path, options: Any) -> dict[str, Any]:
     """Measure the service without prefetch; ``{"status": "unavailable", "reason": ...}`` when it cannot."""
     from service.bench.runner import run_target
@@ -94,6 +122,7 @@ def run(body: Body, spec: ServiceSpec, workdir: Path, options: Any) -> dict[str,
         nofetch_body = Body("no-prefetch", body.patient_id, body.source, body.counts, request)
         rounds = max(5, min(QUERY_ROUNDS, options.micro_iterations // 20))
         fhir_ms = asyncio.run(fhir_query_ms(fhir.base_url, spec, body.patient_id, rounds))
+        batch_ms = asyncio.run(fhir_batch_ms(fhir.base_url, spec, body.patient_id, rounds))
         try:
             # The in-memory Medplum server is one Node.js thread: past a handful of concurrent patients it
             # saturates and the service's FHIR deadline answers 412, so higher levels measure Medplum, not us.
@@ -104,4 +133,5 @@ def run(body: Body, spec: ServiceSpec, workdir: Path, options: Any) -> dict[str,
             return {"status": "unavailable", "reason": f"service cannot read from fhirServer yet: {exc}"}
     return {"status": "measured", "request_bytes": len(orjson.dumps(request)),
             "fhir_query_ms_p50": statistics.median(fhir_ms), "fhir_query_rounds": rounds,
+            "fhir_batch_ms_p50": statistics.median(batch_ms),
             "service": asdict(service)}

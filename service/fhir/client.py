@@ -18,12 +18,16 @@ from yarl import URL
 
 from service.errors import FhirAccessError
 from service.fhir import decode as fast
+from service.fhir.capability import BatchVerdicts
 from service.fhir.decode import Value
+from service.fhir.limits import CallbackLimits, CapExceeded
 from service.fhir.query import FhirQuery
 from service.fhir.searchset import Page, read_answer_page
 from service.fhir.transport import FhirHttp
 from service.record import Item
 from service.settings import Settings
+
+__all__ = ["CallbackLimits", "CapExceeded", "FhirClient", "FhirServer", "decode_resource"]
 
 FHIR_JSON = "application/fhir+json"
 
@@ -49,29 +53,6 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-@dataclass(frozen=True)
-class CallbackLimits:
-    """Caps on what FHIR callbacks may bring in: per response and per invocation (issue 16).
-
-    The server URL comes from the caller, so its answers are untrusted: without caps one hook call
-    could hold a gigabyte, and parsing a huge page holds the event loop past the deadline.
-    """
-
-    response_bytes: int = 4 * 1024 * 1024
-    invocation_bytes: int = 16 * 1024 * 1024
-    response_resources: int = 2_000
-    invocation_resources: int = 10_000
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> CallbackLimits:
-        return cls(
-            settings.fhir_max_response_bytes,
-            settings.fhir_max_invocation_bytes,
-            settings.fhir_max_response_resources,
-            settings.fhir_max_invocation_resources,
-        )
-
-
 class FhirClient:
     """Reads and searches for ONE invocation: it counts the bytes and resources that invocation took."""
 
@@ -89,6 +70,15 @@ class FhirClient:
         self._resources_used = 0
         # Event-loop time after which a completed answer is dropped unparsed (set by gather).
         self.parse_until: float | None = None
+
+    @property
+    def limits(self) -> CallbackLimits:
+        return self._limits
+
+    @property
+    def batch_verdicts(self) -> BatchVerdicts:
+        """Which servers take batch Bundles: the process's memory, kept by its HTTP client."""
+        return self._http.batch_verdicts
 
     @classmethod
     def for_invocation(cls, http: FhirHttp, settings: Settings) -> FhirClient:
@@ -113,7 +103,7 @@ class FhirClient:
         if value.resource_type != query.resource_type:
             # The server's resourceType is not echoed: 412 messages never carry the server's content.
             raise FhirAccessError(f"read did not return a {query.resource_type}", "invalid")
-        self._count_resources(1)
+        self.count_resources(1)
         found: Item = value.single()
         return found
 
@@ -121,14 +111,15 @@ class FhirClient:
         """Run a search and follow its ``next`` links."""
         return await self.pages(server, _join(server.base_url, query.relative_url()), query.resource_type)
 
-    async def pages(self, server: FhirServer, url: str, resource_type: str) -> list[Item]:
+    async def pages(self, server: FhirServer, url: str, resource_type: str, *, read: int = 0) -> list[Item]:
         """Collect the entries of the searchset at ``url`` and of every page after it.
 
+        ``read``: pages of this search already read (a batch's first page), counted against the cap.
         More pages than the cap is an error rather than a truncation: partial data could hide a red flag.
         """
         resources: list[Item] = []
         next_url: str | None = url
-        pages = 0
+        pages = read
         while next_url is not None:
             if pages >= self._page_cap:
                 raise FhirAccessError(f"search has more than {self._page_cap} pages")
@@ -137,13 +128,13 @@ class FhirClient:
             value = await self._get(server, next_url)
             if value is None or value.resource_type != "Bundle":
                 raise FhirAccessError("search did not return a Bundle")
-            page = self._page(value, resource_type)
+            page = self.page(value, resource_type)
             resources.extend([*page.resources, *(medication for _, medication in page.medications)])
             next_url = page.next_url
             pages += 1
         return resources
 
-    def _page(self, value: Value, resource_type: str) -> Page[Item]:
+    def page(self, value: Value, resource_type: str) -> Page[Item]:
         """The ``resource_type`` matches and Medications of a searchset page, its entries counted.
 
         An error OperationOutcome among the entries means the server could not answer fully: fail rather
@@ -153,23 +144,40 @@ class FhirClient:
         if answer is None:
             raise FhirAccessError("search answered a Bundle whose entry or link is not a list", "invalid")
         page, entries = answer
-        self._count_resources(entries)
+        self.count_resources(entries)
         if page is None:
             raise FhirAccessError("search result carries an error OperationOutcome")
         return page
 
     async def _get(self, server: FhirServer, url: str, *, absent_ok: bool = False) -> Value | None:
+        content = await self.send(server, url, absent_ok=absent_ok)
+        return None if content is None else decode_resource(content)
+
+    async def send(
+        self, server: FhirServer, url: str, *, body: bytes | None = None, cap: int | None = None,
+        absent_ok: bool = False,
+    ) -> bytes | None:
+        """The body of a 200 answer to a GET (with ``body``: a POST) of ``url``; ``None`` for 404/410 if ``absent_ok``.
+
+        ``cap`` replaces the per-response byte cap (a batch answers several queries at once); the
+        invocation's budget, the refusal of redirects and encodings and the deadline apply as always.
+        """
         # identity: a compressed body would make the byte cap count compressed bytes (a zip bomb).
         headers = {"Accept": FHIR_JSON, "Accept-Encoding": "identity"}
+        if body is not None:
+            headers["Content-Type"] = FHIR_JSON
         if server.token:
             headers["Authorization"] = f"Bearer {server.token}"
+        method = "GET" if body is None else "POST"
         try:
-            async with self._http.session().get(_wire_url(url), headers=headers, allow_redirects=False) as response:
+            async with self._http.session().request(
+                method, _wire_url(url), data=body, headers=headers, allow_redirects=False
+            ) as response:
                 if absent_ok and response.status in (404, 410):
                     return None
                 if response.status != 200:
                     raise FhirAccessError(f"FHIR server answered HTTP {response.status}", "status")
-                content = await self._read_capped(response)
+                content = await self._read_capped(response, self._limits.response_bytes if cap is None else cap)
         except TimeoutError as exc:  # aiohttp's connect and socket-read timeouts are TimeoutErrors too
             raise FhirAccessError("FHIR server timed out", "timeout") from exc
         except (aiohttp.ClientError, ValueError) as exc:
@@ -178,10 +186,10 @@ class FhirClient:
         if self.parse_until is not None and asyncio.get_running_loop().time() >= self.parse_until:
             # Parsing holds the event loop; an answer completed after the deadline is not worth it.
             raise FhirAccessError("answer arrived after the deadline", "deadline")
-        return decode_resource(content)
+        return content
 
-    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        """The body, refusing more than the per-response cap or the invocation's remaining budget.
+    async def _read_capped(self, response: aiohttp.ClientResponse, cap: int) -> bytes:
+        """The body, refusing more than ``cap`` or the invocation's remaining budget (:class:`CapExceeded`).
 
         The budget is charged as chunks arrive, so callbacks running in parallel share it live. The
         session reads with back-pressure (transport.py): a chunk is at most what its buffer holds.
@@ -190,27 +198,22 @@ class FhirClient:
         if encoding not in ("", "identity"):
             raise FhirAccessError("FHIR server answered with a content encoding we did not ask for", "invalid")
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self._limits.response_bytes:
-            raise FhirAccessError(self._too_many_bytes(False), "invalid")
+        if declared.isdigit() and int(declared) > cap:
+            raise CapExceeded(self._limits.too_many_bytes(False, cap), "invalid")
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_any():  # identity only (checked above): bytes == wire bytes
             size += len(chunk)
             self._bytes_used += len(chunk)
-            if size > self._limits.response_bytes or self._bytes_used > self._limits.invocation_bytes:
+            if size > cap or self._bytes_used > self._limits.invocation_bytes:
                 # The exception's traceback keeps this frame alive until the cycle collector runs,
                 # which tune_gc makes rare: drop the buffered chunks now, not then.
                 chunks.clear()
-                raise FhirAccessError(self._too_many_bytes(size <= self._limits.response_bytes), "invalid")
+                raise CapExceeded(self._limits.too_many_bytes(size <= cap, cap), "invalid")
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _too_many_bytes(self, invocation: bool) -> str:
-        if invocation:
-            return f"FHIR callbacks of this invocation exceeded {self._limits.invocation_bytes} bytes"
-        return f"FHIR server answered more than {self._limits.response_bytes} bytes"
-
-    def _count_resources(self, count: int) -> None:
+    def count_resources(self, count: int) -> None:
         if count > self._limits.response_resources:
             raise FhirAccessError(f"FHIR server answered more than {self._limits.response_resources} resources "
                                   "in one response", "invalid")

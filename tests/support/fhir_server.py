@@ -85,14 +85,21 @@ def _wait_ready(process: subprocess.Popen[str], token: str | None) -> str:
 
 
 @contextmanager
-def running_fhir_server(*, token: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[RunningFhirServer]:
-    """Start the Node wrapper on a free port, yield it once it answers, stop it afterwards."""
+def running_fhir_server(
+    *, token: str | None = None, page_size: int = PAGE_SIZE, batch: bool = True
+) -> Iterator[RunningFhirServer]:
+    """Start the Node wrapper on a free port, yield it once it answers, stop it afterwards.
+
+    ``batch=False``: the server leaves ``batch`` out of its CapabilityStatement and answers batches 405.
+    """
     ensure_node_modules()
     node = shutil.which("node")
     assert node, "node is needed to run the Medplum test server"
     args = [node, "--experimental-websocket", "server.mjs", "--port", "0", "--page-size", str(page_size)]
     if token:
         args += ["--token", token]
+    if not batch:
+        args.append("--no-batch")
     with tempfile.TemporaryFile(mode="w+") as stderr:
         process = subprocess.Popen(
             args, cwd=SERVER_DIR, stdout=subprocess.PIPE, stderr=stderr, text=True, env=dict(os.environ)
@@ -119,4 +126,11 @@ def fhir_server() -> Iterator[RunningFhirServer]:
 def fhir_server_with_token() -> Iterator[RunningFhirServer]:
     """A Medplum server that answers 401 unless ``Authorization: Bearer TEST_TOKEN`` is sent."""
     with running_fhir_server(token=TEST_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fhir_server_without_batch() -> Iterator[RunningFhirServer]:
+    """A Medplum server whose CapabilityStatement does not declare ``batch`` and that answers batches 405."""
+    with running_fhir_server(batch=False) as server:
         yield server
