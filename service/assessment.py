@@ -52,8 +52,9 @@ class Assessment:
 
 def assess(facts: PatientFacts, k: Knowledge, now: datetime) -> Assessment:
     """Every feature F1-F12 for ``facts`` at T = ``now``; pure."""
-    bp = back_pain(facts, k, now, with_neck=bool(cancer_conditions(facts, k)))
-    cancer = cancer_history(facts, k, bp)
+    found = cancer_conditions(facts, k)  # once: back pain needs whether any, F3 needs them all
+    bp = back_pain(facts, k, now, with_neck=bool(found))
+    cancer = cancer_history(facts, k, bp, found)
     mri = recent_mri(facts, k, now, bp)
     neuro = neurology(facts, k, now, bp, cancer.finding.present)
     findings = {
