@@ -9,6 +9,7 @@ from service.facts import PatientFacts
 from service.fhir.dates import age_in_years
 from service.knowledge import Knowledge
 from service.rules.age import age_modifier, in_scope
+from service.rules.analgesics import classify_all
 from service.rules.back_pain import BackPain, back_pain
 from service.rules.base import Finding
 from service.rules.cancer import CancerHistory, cancer_conditions, cancer_history
@@ -57,6 +58,8 @@ def assess(facts: PatientFacts, k: Knowledge, now: datetime) -> Assessment:
     cancer = cancer_history(facts, k, bp, found)
     mri = recent_mri(facts, k, now, bp)
     neuro = neurology(facts, k, now, bp, cancer.finding.present)
+    # F7 and F8 read every medication's analgesic class, and only with active back pain.
+    classes = classify_all(facts.medications, k) if bp.conditions else ()
     findings = {
         "F1": bp.finding,
         "F2": persistence(bp, k, now),
@@ -66,8 +69,8 @@ def assess(facts: PatientFacts, k: Knowledge, now: datetime) -> Assessment:
         "F12": neuro.persisting,
         "F5": weight_loss(facts, k, now, bp),
         "F6": night_pain(facts, k, now, bp),
-        "F7": treatment_failure(facts, k, now, bp),
-        "F8": medication_resistance(facts, k, now, bp),
+        "F7": treatment_failure(facts, k, now, bp, classes),
+        "F8": medication_resistance(facts, k, now, bp, classes),
         "F9": age_modifier(facts, k, now),
         "F10": mri.finding,
     }

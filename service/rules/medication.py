@@ -17,7 +17,7 @@ from datetime import datetime
 from service.facts import PatientFacts
 from service.fhir.dates import days_between
 from service.knowledge import Knowledge
-from service.rules.analgesics import LABELS, classify
+from service.rules.analgesics import LABELS, Classes, classify_all
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, days_text, unavailable
 from service.rules.treatment import episode_onset
@@ -25,14 +25,16 @@ from service.rules.treatment import episode_onset
 KEYS = ["medicationRequests", "medicationStatements"]
 
 
-def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> Finding:
+def medication_resistance(
+    facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, classes: Classes | None = None
+) -> Finding:
+    """F8; ``classes`` is :func:`classify_all` of the medications when the caller already has it."""
     onset = episode_onset("F8", bp, k, now)
     if isinstance(onset, Finding):
         return onset
     cfg = k.config.medication_resistance
     first: dict[str, Evidence] = {}
-    for med in facts.medications:
-        hit = classify(med, k)
+    for hit in classify_all(facts.medications, k) if classes is None else classes:
         if hit is None or hit[1].date is None or hit[1].date.at > now:
             continue
         if days_between(onset, hit[1].date.at) < -cfg.onset_allowance_days:

@@ -18,7 +18,7 @@ from service.facts import PatientFacts
 from service.fhir.dates import When, days_between
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
-from service.rules.analgesics import classify
+from service.rules.analgesics import Classes, classify_all
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, Missing, coded, days_text, unavailable
 from service.rules.text_signs import back_pain_text_refs, in_episode, text_evidence
@@ -40,16 +40,18 @@ def episode_onset(feature: str, bp: BackPain, k: Knowledge, now: datetime) -> Fi
     return bp.latest_onset
 
 
-def treatment_failure(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> Finding:
+def treatment_failure(
+    facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, classes: Classes | None = None
+) -> Finding:
+    """F7; ``classes`` is :func:`classify_all` of the medications when the caller already has it."""
     onset = episode_onset("F7", bp, k, now)
     if isinstance(onset, Finding):
         return onset
     cfg = k.config.treatment_failure
     pt = k.vs(Role.PHYSICAL_THERAPY)
-    candidates: list[Evidence] = []
-    for med in facts.medications:
-        hit = classify(med, k)
-        candidates.extend([hit[1]] if hit else [])
+    candidates: list[Evidence] = [
+        hit[1] for hit in (classify_all(facts.medications, k) if classes is None else classes) if hit
+    ]
     for fact in (*facts.procedures, *facts.care_plans, *facts.service_requests):
         if fact.ref.startswith("ServiceRequest/") and fact.status not in ("active", "completed"):
             continue
