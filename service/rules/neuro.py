@@ -40,16 +40,21 @@ class Neurology:
 
 
 def _candidates(facts: PatientFacts, k: Knowledge, roles: list[Role]) -> list[tuple[Role, Evidence]]:
+    """Coded evidence per role; the active Conditions and symptom Observations are found once, not per role."""
     symptom = k.vs(Role.SYMPTOM_OBSERVATION)
+    active = [fact for fact in facts.conditions if fact.active]
+    symptoms = [fact for fact in facts.observations if symptom.first_match(fact.codes)]
     out: list[tuple[Role, Evidence]] = []
+    if not active and not symptoms:
+        return out
     for role in roles:
         vs = k.vs(role)
-        for fact in facts.conditions:
-            ev = coded(fact, vs) if fact.active else None
+        for fact in active:
+            ev = coded(fact, vs)
             if ev is not None:
                 out.append((role, ev))
-        for fact in facts.observations:
-            ev = value_coded(fact, vs) if symptom.first_match(fact.codes) else None
+        for fact in symptoms:
+            ev = value_coded(fact, vs)
             if ev is not None:
                 out.append((role, ev))
     return out
