@@ -73,5 +73,7 @@ def value_coded(fact: Fact, vs: CompiledValueSet) -> Evidence | None:
 
 
 def unavailable(keys: Iterable[str], missing_keys: frozenset[str]) -> tuple[Missing, ...]:
-    """One Missing per prefetch key the EHR did not provide."""
+    """One Missing per prefetch key the EHR did not provide (none, at once, when the EHR provided them all)."""
+    if not missing_keys:
+        return ()
     return tuple(Missing("key-unavailable", what=key) for key in keys if key in missing_keys)
