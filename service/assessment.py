@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from service.facts import PatientFacts
 from service.fhir.dates import age_in_years
@@ -25,8 +25,7 @@ from service.rules.weight_loss import weight_loss
 TIER_ORDER = ("C1", "C1M", "C2", "C3", "C3R", "C4", "C5")
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(NamedTuple):
     facts: PatientFacts
     in_scope: bool
     back_pain: BackPain

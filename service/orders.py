@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from service.assessment import Assessment
 from service.cdshooks.models import Action, Suggestion
@@ -141,8 +140,7 @@ def due_phrase(hours: int, k: Knowledge) -> str:
     return phrases["days"].format(n=hours // 24)
 
 
-@dataclass(frozen=True)
-class PlannedOrder:
+class PlannedOrder(NamedTuple):
     """One order of a tier's plan with its own deadline (hours after T), shared by its label and resource."""
 
     name: str
@@ -171,8 +169,7 @@ def planned_orders(a: Assessment, tier: str, k: Knowledge, now: datetime) -> lis
     return out
 
 
-@dataclass(frozen=True)
-class Proposal:
+class Proposal(NamedTuple):
     """One suggestion of a card as plain data: label, uuid, ``isRecommended`` and its (description, resource)s."""
 
     label: str

@@ -10,7 +10,6 @@ the hook instance and the tier.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -108,10 +107,9 @@ def could_change_tier(a: Assessment, feature: str, tier: str, k: Knowledge) -> b
     finding = a.findings[feature]
     if finding.present:
         return False
-    findings = {**a.findings, feature: dataclasses.replace(finding, present=True)}
+    findings = {**a.findings, feature: finding._replace(present=True)}
     signs = k.config.red_flag_signs
-    what_if = dataclasses.replace(
-        a,
+    what_if = a._replace(
         findings=findings,
         strong=tuple(f for f in signs.strong if findings[f].present),
         weak=tuple(f for f in signs.weak if findings[f].present),

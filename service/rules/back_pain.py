@@ -14,8 +14,8 @@ months before T (item 34).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from service.facts import Fact, PatientFacts
 from service.fhir.dates import When, add_months, days_between
@@ -24,8 +24,7 @@ from service.knowledge.config import Role
 from service.rules.base import Evidence, Finding, coded
 
 
-@dataclass(frozen=True)
-class BackPain:
+class BackPain(NamedTuple):
     finding: Finding
     conditions: tuple[Fact, ...]
     episode_start: When | None

@@ -17,7 +17,7 @@ metastasis, myeloma, primary bone/spine/cord malignancy) is kept as ``high_risk`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from service.facts import Fact, PatientFacts, TextFact
 from service.fhir.dates import When
@@ -32,8 +32,7 @@ COUNTED_VERIFICATION = frozenset({None, "confirmed"})
 _ROLES = (Role.CANCER_BONE_HIGH_RISK, Role.CANCER, Role.CANCER_HISTORY, Role.CANCER_PAIN)
 
 
-@dataclass(frozen=True)
-class CancerHistory:
+class CancerHistory(NamedTuple):
     finding: Finding
     conditions: tuple[Fact, ...]
     earliest: When | None

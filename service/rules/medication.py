@@ -11,7 +11,6 @@ the later order (what was started, how long after which class) and the earlier o
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
 from service.facts import PatientFacts
@@ -73,6 +72,6 @@ def medication_resistance(
                 by_keyword=ev.by_keyword,
             )
             # The earlier analgesic is cited too, so that its order is in the card's Sources line.
-            earlier = dataclasses.replace(base_ev, source_only=True)
+            earlier = base_ev._replace(source_only=True)
             return Finding("F8", True, (escalation, earlier), unavailable(KEYS, facts.unavailable))
     return Finding("F8", False, missing=unavailable(KEYS, facts.unavailable))

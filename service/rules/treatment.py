@@ -11,7 +11,6 @@ Then: failure of conservative treatment is a red flag. Years-old episodes are no
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from service.facts import PatientFacts
@@ -64,7 +63,7 @@ def treatment_failure(
         days = days_between(ev.date, now)
         if cfg.min_days <= days <= cfg.max_days:
             observed = f"started {days_text(days)} ago, back pain still active"
-            evidence.append(replace(ev, observed=observed, threshold=f"{cfg.min_days}-{cfg.max_days} days"))
+            evidence.append(ev._replace(observed=observed, threshold=f"{cfg.min_days}-{cfg.max_days} days"))
     if not evidence:  # text (item 30): "no better despite physio" in back-pain text or a note of the episode
         refs = back_pain_text_refs(facts, k, bp)
         evidence = text_evidence(facts, k, "treatment-failure", refs, in_episode(onset, now))
