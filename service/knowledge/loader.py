@@ -95,7 +95,7 @@ class Knowledge:
     @cached_property
     def card_parts(self) -> CardParts:
         """The patient-view cards' constant parts in wire form (built by ``load_knowledge``, once)."""
-        return build_card_parts(self.cards, self.feedback, self.service.hook)
+        return build_card_parts(self.cards, self.feedback, self.service.hook, self.orders)
 
     @cached_property
     def known_codes(self) -> KnownCodes:
