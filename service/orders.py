@@ -100,24 +100,21 @@ def _lab_names(a: Assessment, plan: PlanSpec, k: Knowledge) -> list[str]:
 
 
 def _resource(
-    a: Assessment, tier: str, order: OrderSpec, priority: str, end: str, k: Knowledge
+    subject: dict[str, str], reasons: list[dict[str, str]], name: str, priority: str, end: str, k: Knowledge
 ) -> dict[str, Any]:
-    category = k.orders.categories[order.category]
+    """The draft ServiceRequest of order ``name``; its category and code come ready from ``k.card_parts``
+    (read-only, shared by every card), subject and reasons once per card."""
+    wire = k.card_parts.orders[name]
     return {
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": "proposal",
-        "category": [
-            {"coding": [{"system": category.system, "code": category.code, "display": category.display}]}
-        ],
+        "category": wire.category,
         "priority": priority,
-        "code": {
-            "coding": [{"system": c.system, "code": c.code, "display": c.display} for c in order.codings],
-            "text": order.label,
-        },
-        "subject": {"reference": a.facts.patient_ref},
+        "code": wire.code,
+        "subject": subject,
         "occurrencePeriod": {"end": end},
-        "reasonReference": _reasons(a, tier),
+        "reasonReference": reasons,
     }
 
 
@@ -190,6 +187,7 @@ def proposals(
     if plan is None:
         return []
     out = []
+    subject, reasons = {"reference": a.facts.patient_ref}, _reasons(a, tier)
     for planned in planned_orders(a, tier, k, now) if planned_list is None else planned_list:
         order = planned.spec
         imaging = order.category == "imaging"
@@ -198,7 +196,7 @@ def proposals(
         label = k.cards.suggestion_labels[order.category].format(
             label=order.label, due=due_phrase(planned.hours, k), deadline=deadline.date().isoformat()
         )
-        resource = _resource(a, tier, order, priority, _when(deadline), k)
+        resource = _resource(subject, reasons, planned.name, priority, _when(deadline), k)
         out.append(Proposal(label, stable_uuid(hook_instance, tier, planned.name),
                             None if planned.recommended else False, [(order.label, resource)]))
     labs = _lab_names(a, plan, k)
@@ -211,7 +209,10 @@ def proposals(
             due=due_phrase(plan.labs.deadline_hours, k),
             deadline=deadline.date().isoformat(),
         )
-        actions = [(o.label, _resource(a, tier, o, plan.labs.priority, when, k)) for o in orders]
+        actions = [
+            (o.label, _resource(subject, reasons, name, plan.labs.priority, when, k))
+            for name, o in zip(labs, orders, strict=True)
+        ]
         out.append(Proposal(label, stable_uuid(hook_instance, tier, "blood-tests"), None, actions))
     return out
 
