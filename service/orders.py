@@ -126,6 +126,12 @@ def _when(deadline: datetime) -> str:
     return deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _deadline_texts(now: datetime, hours: int, k: Knowledge) -> tuple[str, str, str]:
+    """The due phrase, the deadline's day and its dateTime (occurrencePeriod.end) for ``hours`` after T."""
+    deadline = deadline_of(now, hours)
+    return due_phrase(hours, k), deadline.date().isoformat(), _when(deadline)
+
+
 def due_phrase(hours: int, k: Knowledge) -> str:
     """The deadline relative to now as the card says it: "within 4 hours", "within 1 week", "within 3 days"."""
     phrases = k.cards.deadline_phrases
@@ -188,15 +194,16 @@ def proposals(
         return []
     out = []
     subject, reasons = {"reference": a.facts.patient_ref}, _reasons(a, tier)
+    deadlines: dict[int, tuple[str, str, str]] = {}  # a plan's orders share a few deadlines: each once
     for planned in planned_orders(a, tier, k, now) if planned_list is None else planned_list:
         order = planned.spec
         imaging = order.category == "imaging"
         priority = plan.imaging_priority if imaging else plan.referral_priority
-        deadline = deadline_of(now, planned.hours)
-        label = k.cards.suggestion_labels[order.category].format(
-            label=order.label, due=due_phrase(planned.hours, k), deadline=deadline.date().isoformat()
+        due, day, end = deadlines.get(planned.hours) or deadlines.setdefault(
+            planned.hours, _deadline_texts(now, planned.hours, k)
         )
-        resource = _resource(subject, reasons, planned.name, priority, _when(deadline), k)
+        label = k.cards.suggestion_labels[order.category].format(label=order.label, due=due, deadline=day)
+        resource = _resource(subject, reasons, planned.name, priority, end, k)
         out.append(Proposal(label, stable_uuid(hook_instance, tier, planned.name),
                             None if planned.recommended else False, [(order.label, resource)]))
     labs = _lab_names(a, plan, k)
