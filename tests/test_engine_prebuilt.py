@@ -121,3 +121,19 @@ def test_evidence_text_equals_the_every_value_reference(k: Knowledge) -> None:
     for feature in features:
         for ev in EVIDENCE:
             assert _evidence_text(feature, ev, k) == _reference_evidence_text(feature, ev, k), (feature, ev)
+
+
+def test_one_concepts_codes_equal_the_general_reader() -> None:
+    from service.fact_readers import codes_of, concept_codes
+    from service.fhir import models as m
+
+    concepts = [
+        None,
+        m.CodeableConcept.model_validate({}),
+        m.CodeableConcept.model_validate({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "m5450"}]}),
+        m.CodeableConcept.model_validate(
+            {"coding": [{"code": "x"}, {"system": "http://snomed.info/sct", "code": "279039007", "display": "LBP"}]}
+        ),
+    ]
+    for concept in concepts:
+        assert concept_codes(concept) == codes_of(concept)
