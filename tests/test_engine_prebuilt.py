@@ -137,3 +137,17 @@ def test_one_concepts_codes_equal_the_general_reader() -> None:
     ]
     for concept in concepts:
         assert concept_codes(concept) == codes_of(concept)
+
+
+def test_deadline_text_equals_strftime() -> None:
+    from datetime import timedelta
+
+    from service.orders import _when, deadline_of
+
+    start = datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    for hours in (0, 1, 4, 24, 72, 168, 8760):
+        deadline = deadline_of(start, hours)
+        assert _when(deadline) == deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert _when(deadline - timedelta(microseconds=999999)) == (
+            deadline - timedelta(microseconds=999999)
+        ).strftime("%Y-%m-%dT%H:%M:%SZ")
