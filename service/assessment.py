@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from service.facts import PatientFacts
 from service.fhir.dates import age_in_years
 from service.knowledge import Knowledge
 from service.rules.age import age_modifier, in_scope
+from service.rules.analgesics import classify_all
 from service.rules.back_pain import BackPain, back_pain
 from service.rules.base import Finding
 from service.rules.cancer import CancerHistory, cancer_conditions, cancer_history
@@ -24,8 +25,7 @@ from service.rules.weight_loss import weight_loss
 TIER_ORDER = ("C1", "C1M", "C2", "C3", "C3R", "C4", "C5")
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(NamedTuple):
     facts: PatientFacts
     in_scope: bool
     back_pain: BackPain
@@ -52,10 +52,13 @@ class Assessment:
 
 def assess(facts: PatientFacts, k: Knowledge, now: datetime) -> Assessment:
     """Every feature F1-F12 for ``facts`` at T = ``now``; pure."""
-    bp = back_pain(facts, k, now, with_neck=bool(cancer_conditions(facts, k)))
-    cancer = cancer_history(facts, k, bp)
+    found = cancer_conditions(facts, k)  # once: back pain needs whether any, F3 needs them all
+    bp = back_pain(facts, k, now, with_neck=bool(found))
+    cancer = cancer_history(facts, k, bp, found)
     mri = recent_mri(facts, k, now, bp)
     neuro = neurology(facts, k, now, bp, cancer.finding.present)
+    # F7 and F8 read every medication's analgesic class, and only with active back pain.
+    classes = classify_all(facts.medications, k) if bp.conditions else ()
     findings = {
         "F1": bp.finding,
         "F2": persistence(bp, k, now),
@@ -65,8 +68,8 @@ def assess(facts: PatientFacts, k: Knowledge, now: datetime) -> Assessment:
         "F12": neuro.persisting,
         "F5": weight_loss(facts, k, now, bp),
         "F6": night_pain(facts, k, now, bp),
-        "F7": treatment_failure(facts, k, now, bp),
-        "F8": medication_resistance(facts, k, now, bp),
+        "F7": treatment_failure(facts, k, now, bp, classes),
+        "F8": medication_resistance(facts, k, now, bp, classes),
         "F9": age_modifier(facts, k, now),
         "F10": mri.finding,
     }

@@ -56,6 +56,20 @@ def codes_of(*concepts: Concept | None) -> tuple[tuple[Key, ...], tuple[str, ...
     return tuple(keys), tuple(displays)
 
 
+def concept_codes(concept: Concept | None) -> tuple[tuple[Key, ...], tuple[str, ...]]:
+    """``codes_of(concept)`` for one concept, without the varargs loop (most readers have one concept)."""
+    if concept is None or not concept.coding:
+        return (), ()
+    keys: list[Key] = []
+    displays: list[str] = []
+    for coding in concept.coding:
+        key = normalise_cached(coding.system, coding.code)
+        if key is not None:
+            keys.append(key)
+            displays.append(coding.display or "")
+    return tuple(keys), tuple(displays)
+
+
 def status_code(concept: Concept | None) -> str | None:
     for coding in concept.coding if concept else ():
         if coding.code:
@@ -77,7 +91,7 @@ def first_start(*values: When | Period | None) -> When | None:
 
 
 def condition_fact(c: ConditionLike, born: date | None, now: datetime) -> Fact:
-    codes, displays = codes_of(c.code)
+    codes, displays = concept_codes(c.code)
     onset_age = None
     if c.onsetAge is not None and c.onsetAge.value is not None and born is not None:
         onset_day = add_years(born, c.onsetAge.value)
@@ -116,8 +130,8 @@ def weight_kg(q: Quantity | None) -> float | None:
 
 
 def observation_fact(o: ObservationLike) -> Fact:
-    codes, displays = codes_of(o.code)
-    value_codes = codes_of(o.valueCodeableConcept)[0] if o.valueCodeableConcept else ()
+    codes, displays = concept_codes(o.code)
+    value_codes = concept_codes(o.valueCodeableConcept)[0] if o.valueCodeableConcept else ()
     return Fact(
         ref=f"Observation/{o.id}",
         codes=codes,
@@ -129,7 +143,7 @@ def observation_fact(o: ObservationLike) -> Fact:
         value_codes=value_codes,
         value_string=o.valueString,
         weight_kg=weight_kg(o.valueQuantity),
-        components=tuple((codes_of(c.code)[0], codes_of(c.valueCodeableConcept)[0]) for c in o.component)
+        components=tuple((concept_codes(c.code)[0], concept_codes(c.valueCodeableConcept)[0]) for c in o.component)
         if o.component
         else (),
     )

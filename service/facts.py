@@ -38,6 +38,9 @@ def read_items(items: Sequence[Item], resource_type: str) -> tuple[list[Typed], 
     Structs were validated when decoded; dicts (the tolerant path) go through the light models.
     """
     model = m.MODELS[resource_type]
+    struct = _STRUCTS.get(resource_type)
+    if struct is not None and all(type(item) is struct for item in items):
+        return _filled(items, resource_type)  # the usual decoded key: no per-item dispatch
     if not any(isinstance(item, d.FhirStruct) for item in items):
         dicts: list[Typed] = []
         got, skipped = m.read_resources(items, model)  # type: ignore[arg-type]  # no Struct among them
@@ -68,6 +71,36 @@ def read_items(items: Sequence[Item], resource_type: str) -> tuple[list[Typed], 
     return out, skipped
 
 
+def _struct_classes() -> dict[str, type[d.Resource]]:
+    """The decoded Struct class of each resource type the light models read (DocumentReference left out:
+    notes always go through the light model)."""
+    out: dict[str, type[d.Resource]] = {}
+    for name in m.MODELS:
+        cls = getattr(d, name, None)
+        if isinstance(cls, type) and issubclass(cls, d.Resource) and name != "DocumentReference":
+            out[name] = cls
+    return out
+
+
+_STRUCTS = _struct_classes()
+
+
+def _filled(items: Sequence[Item], resource_type: str) -> tuple[list[Typed], int]:
+    """Structs all of ``resource_type``: their dates parsed, those with a malformed date counted unreadable."""
+    out: list[Typed] = []
+    skipped = 0
+    for item in items:
+        try:
+            item.fill_dates()  # type: ignore[union-attr]  # every item is a Struct of the type (checked)
+        except ValueError:
+            skipped += 1
+        else:
+            out.append(item)  # type: ignore[arg-type]
+    if skipped:
+        log.warning("skipped unreadable FHIR resources", extra={"resource_type": resource_type, "count": skipped})
+    return out, skipped
+
+
 def build_facts(
     record: PatientRecord,
     types: dict[str, str],
@@ -84,8 +117,11 @@ def build_facts(
     parsed: dict[str, list[Typed]] = {}
     for key, resource_type in types.items():
         raw = record.of(key)
+        if not raw:
+            continue
         items, bad = read_items(raw if keep is None else [r for r in raw if keep(r)], resource_type)
-        parsed[resource_type] = parsed.get(resource_type, []) + items
+        if items:
+            parsed[resource_type] = parsed[resource_type] + items if resource_type in parsed else items
         skipped += bad
     patients = of(parsed, m.Patient, d.Patient)
     born = patients[0].birthDate.day if patients and patients[0].birthDate else None
@@ -99,8 +135,10 @@ def build_facts(
     unread: list[tuple[str, str]] = []
     if text is not None:
         texts = condition_texts(text, conditions) + observation_texts(text, observations)
-        notes, unread = document_texts(text, notes_of(parsed), now, record.binaries)
-        texts += notes
+        docs = notes_of(parsed)
+        if docs:  # no DocumentReference, no note to read
+            notes, unread = document_texts(text, docs, now, record.binaries)
+            texts += notes
     return PatientFacts(
         patient_ref=f"Patient/{record.patient_id}",
         birth_date=born,
@@ -167,8 +205,11 @@ def build_facts(
 
 
 def of(parsed: dict[str, list[Typed]], kind: type[R], decoded: type[S]) -> list[R | S]:
-    """The resources of one type, light models and Structs alike, in the order they came."""
-    return [r for r in parsed.get(kind.__name__, []) if isinstance(r, kind | decoded)]
+    """The resources of one type, light models and Structs alike, in the order they came.
+
+    ``read_items`` keeps only resources of the key's type, so they are not filtered again here.
+    """
+    return parsed.get(kind.__name__, [])  # type: ignore[return-value]  # all of kind or decoded (read_items)
 
 
 def notes_of(parsed: dict[str, list[Typed]]) -> list[m.DocumentReference]:

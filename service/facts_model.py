@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
@@ -55,8 +54,7 @@ class TextFact(NamedTuple):
     phrase: str
 
 
-@dataclass(frozen=True)
-class PatientFacts:
+class PatientFacts(NamedTuple):
     patient_ref: str
     birth_date: date | None
     conditions: tuple[Fact, ...]

@@ -39,10 +39,34 @@ _NEEDS_WORK = re.compile(
 )
 
 
+# The same test as ``_NEEDS_WORK`` (kept as the reference, tests/test_markdown_check.py checks they agree), as
+# one character class plus substring tests: the alternation tries seven branches at every position (~1.5 µs
+# a value), this one scan of a class and a few ``in`` tests (~0.4 µs). The class lists the characters the
+# steps escape, drop or turn into a space, and every white space but the space itself (``[^\S ]``).
+_CHARACTERS = re.compile(
+    r"[\\`*_\[\]<&|~$@\x00-\x1f\x7f-\x9f\xa0\u1680\u2000-\u200a\u200e\u200f\u2028-\u202f\u205f\u2066-\u2069"
+    r"\u061c\u3000]"
+)
+_LEADING = frozenset("#+-=> ")
+_NUMBERED_START = re.compile(r"\d+[.)]")
+
+
+def needs_work(text: str) -> bool:
+    """Whether any step of ``_escape`` would change ``text`` (``_NEEDS_WORK.search``, without the regex)."""
+    if _CHARACTERS.search(text) is not None:
+        return True
+    if "  " in text or ":/" in text or ("." in text and _DOMAIN_DOT.search(text) is not None):
+        return True
+    if not text:
+        return False
+    first = text[0]
+    return first in _LEADING or text[-1] == " " or (first.isdecimal() and _NUMBERED_START.match(text) is not None)
+
+
 def escape_markdown(value: object, limit: int | None = None) -> str:
     """``value`` as literal text inside Markdown; cut to ``limit`` characters (before escaping) if given."""
     text = str(value)
-    if (limit is None or len(text) <= limit) and not _NEEDS_WORK.search(text):
+    if (limit is None or len(text) <= limit) and not needs_work(text):
         return text  # most values (codes, resource ids, plain words): one scan instead of seven
     return _escape(text, limit)
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from service.assessment import Assessment
 from service.cdshooks.models import Action, Suggestion
@@ -101,24 +100,21 @@ def _lab_names(a: Assessment, plan: PlanSpec, k: Knowledge) -> list[str]:
 
 
 def _resource(
-    a: Assessment, tier: str, order: OrderSpec, priority: str, end: str, k: Knowledge
+    subject: dict[str, str], reasons: list[dict[str, str]], name: str, priority: str, end: str, k: Knowledge
 ) -> dict[str, Any]:
-    category = k.orders.categories[order.category]
+    """The draft ServiceRequest of order ``name``; its category and code come ready from ``k.card_parts``
+    (read-only, shared by every card), subject and reasons once per card."""
+    wire = k.card_parts.orders[name]
     return {
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": "proposal",
-        "category": [
-            {"coding": [{"system": category.system, "code": category.code, "display": category.display}]}
-        ],
+        "category": wire.category,
         "priority": priority,
-        "code": {
-            "coding": [{"system": c.system, "code": c.code, "display": c.display} for c in order.codings],
-            "text": order.label,
-        },
-        "subject": {"reference": a.facts.patient_ref},
+        "code": wire.code,
+        "subject": subject,
         "occurrencePeriod": {"end": end},
-        "reasonReference": _reasons(a, tier),
+        "reasonReference": reasons,
     }
 
 
@@ -127,7 +123,15 @@ def deadline_of(now: datetime, hours: int) -> datetime:
 
 
 def _when(deadline: datetime) -> str:
-    return deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``deadline`` (UTC) as ``%Y-%m-%dT%H:%M:%SZ``; isoformat is ~3x cheaper than strftime (a test checks
+    both agree)."""
+    return deadline.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def _deadline_texts(now: datetime, hours: int, k: Knowledge) -> tuple[str, str, str]:
+    """The due phrase, the deadline's day and its dateTime (occurrencePeriod.end) for ``hours`` after T."""
+    deadline = deadline_of(now, hours)
+    return due_phrase(hours, k), deadline.date().isoformat(), _when(deadline)
 
 
 def due_phrase(hours: int, k: Knowledge) -> str:
@@ -141,8 +145,7 @@ def due_phrase(hours: int, k: Knowledge) -> str:
     return phrases["days"].format(n=hours // 24)
 
 
-@dataclass(frozen=True)
-class PlannedOrder:
+class PlannedOrder(NamedTuple):
     """One order of a tier's plan with its own deadline (hours after T), shared by its label and resource."""
 
     name: str
@@ -171,8 +174,7 @@ def planned_orders(a: Assessment, tier: str, k: Knowledge, now: datetime) -> lis
     return out
 
 
-@dataclass(frozen=True)
-class Proposal:
+class Proposal(NamedTuple):
     """One suggestion of a card as plain data: label, uuid, ``isRecommended`` and its (description, resource)s."""
 
     label: str
@@ -193,15 +195,17 @@ def proposals(
     if plan is None:
         return []
     out = []
+    subject, reasons = {"reference": a.facts.patient_ref}, _reasons(a, tier)
+    deadlines: dict[int, tuple[str, str, str]] = {}  # a plan's orders share a few deadlines: each once
     for planned in planned_orders(a, tier, k, now) if planned_list is None else planned_list:
         order = planned.spec
         imaging = order.category == "imaging"
         priority = plan.imaging_priority if imaging else plan.referral_priority
-        deadline = deadline_of(now, planned.hours)
-        label = k.cards.suggestion_labels[order.category].format(
-            label=order.label, due=due_phrase(planned.hours, k), deadline=deadline.date().isoformat()
+        due, day, end = deadlines.get(planned.hours) or deadlines.setdefault(
+            planned.hours, _deadline_texts(now, planned.hours, k)
         )
-        resource = _resource(a, tier, order, priority, _when(deadline), k)
+        label = k.cards.suggestion_labels[order.category].format(label=order.label, due=due, deadline=day)
+        resource = _resource(subject, reasons, planned.name, priority, end, k)
         out.append(Proposal(label, stable_uuid(hook_instance, tier, planned.name),
                             None if planned.recommended else False, [(order.label, resource)]))
     labs = _lab_names(a, plan, k)
@@ -214,7 +218,10 @@ def proposals(
             due=due_phrase(plan.labs.deadline_hours, k),
             deadline=deadline.date().isoformat(),
         )
-        actions = [(o.label, _resource(a, tier, o, plan.labs.priority, when, k)) for o in orders]
+        actions = [
+            (o.label, _resource(subject, reasons, name, plan.labs.priority, when, k))
+            for name, o in zip(labs, orders, strict=True)
+        ]
         out.append(Proposal(label, stable_uuid(hook_instance, tier, "blood-tests"), None, actions))
     return out
 

@@ -10,14 +10,15 @@ the hook instance and the tier.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from service.assessment import Assessment, decide
 from service.cdshooks.models import Card, Link, Source
 from service.knowledge import Knowledge
+from service.knowledge.templates import placeholders
 from service.markdown import escape_markdown as md
 from service.orders import (
     PlannedOrder,
@@ -50,29 +51,51 @@ def _plain(threshold: str) -> str:
     return threshold
 
 
+_LEFT_OUT = frozenset(MODIFIERS)
+
+
 def flag_features(a: Assessment, k: Knowledge) -> list[str]:
-    """Present features in the layout's order (unknown new features after them), modifiers left out."""
-    order = [f for f in k.cards.layout.flag_order if f in a.findings]
-    order += [f for f in a.findings if f not in order]
-    return [f for f in order if f not in MODIFIERS and a.findings[f].present]
+    """Present features in the layout's order (unknown new features after them), modifiers left out.
+
+    The order itself depends on the layout and the feature names only: it is kept by ``k.card_parts``.
+    """
+    findings = a.findings
+    order = k.card_parts.flag_order(tuple(findings), k.cards.layout.flag_order, _LEFT_OUT)
+    return [f for f in order if findings[f].present]
+
+
+@lru_cache(maxsize=64)
+def _names(template: str) -> frozenset[str]:
+    """The placeholders ``template`` names (keyed by the knowledge's templates, never by patient data)."""
+    return frozenset(placeholders(template))
 
 
 def _evidence_text(feature: str, ev: Evidence, k: Knowledge) -> str:
+    """One evidence line's text; only the values its template names are built (each escapes FHIR text)."""
     texts = k.cards.texts
-    observed = md(ev.observed) if ev.observed else ""
-    threshold = md(_plain(ev.threshold)) if ev.threshold else "-"
-    values = {
-        "what": md(_plain(ev.what)),
-        "date": ev.date.iso_day() if ev.date else "no date",
-        "since": f"since {ev.date.iso_day()}" if ev.date else "undated",
-        "observed": observed,
-        "threshold": threshold,
-        "measured": texts["measured"].format(observed=observed, threshold=threshold) if observed else "",
-        "fromText": texts["fromText"].format(match=md(ev.text_match, limit=120)) if ev.text_match else "",
-    }
-    if ev.from_note:  # item 30: a text finding names its note's date and the sentence
-        values["fromText"] = texts["fromNote"].format(date=values["date"], sentence=md(ev.text_match or "", limit=120))
     template = k.cards.evidence_by_flag.get(feature, texts["evidence"])
+    names = _names(template)
+    values: dict[str, str] = {}
+    date = ev.date.iso_day() if ev.date else None
+    if "what" in names:
+        values["what"] = md(_plain(ev.what))
+    if "date" in names:
+        values["date"] = date or "no date"
+    if "since" in names:
+        values["since"] = f"since {date}" if date else "undated"
+    if names & {"observed", "threshold", "measured"}:
+        observed = md(ev.observed) if ev.observed else ""
+        threshold = md(_plain(ev.threshold)) if ev.threshold else "-"
+        values["observed"] = observed
+        values["threshold"] = threshold
+        values["measured"] = texts["measured"].format(observed=observed, threshold=threshold) if observed else ""
+    if "fromText" in names:
+        if ev.from_note:  # item 30: a text finding names its note's date and the sentence
+            values["fromText"] = texts["fromNote"].format(
+                date=date or "no date", sentence=md(ev.text_match or "", limit=120)
+            )
+        else:
+            values["fromText"] = texts["fromText"].format(match=md(ev.text_match, limit=120)) if ev.text_match else ""
     return template.format(**values)
 
 
@@ -108,10 +131,9 @@ def could_change_tier(a: Assessment, feature: str, tier: str, k: Knowledge) -> b
     finding = a.findings[feature]
     if finding.present:
         return False
-    findings = {**a.findings, feature: dataclasses.replace(finding, present=True)}
+    findings = {**a.findings, feature: finding._replace(present=True)}
     signs = k.config.red_flag_signs
-    what_if = dataclasses.replace(
-        a,
+    what_if = a._replace(
         findings=findings,
         strong=tuple(f for f in signs.strong if findings[f].present),
         weak=tuple(f for f in signs.weak if findings[f].present),
@@ -248,10 +270,9 @@ def render_detail(
     orders = planned_orders(a, tier, k, now) if orders is None else orders
     features = flag_features(a, k)
     notes, cited = _notes(a, tier, k, now)
-    questions = [k.cards.texts["questionsHeading"], *(_line(q, k) for q in text.questions)]
     blocks = [
         "\n".join([*_actions(a, tier, k, orders), *(_line(note, k) for note in notes)]),
-        "\n".join(questions) if text.questions else "",
+        k.card_parts.tiers[tier].questions,  # the heading and the tier's questions, built at knowledge load
         "\n".join([k.cards.texts["evidenceHeading"], *_evidence_lines(a, features, k)]) if features else "",
         _not_evaluated(a, tier, k),
         text.closing or "",

@@ -9,14 +9,14 @@ copies the very members the reference path writes. Treat the dicts as read-only:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
 from service.cdshooks.models import Link, Source
 from service.knowledge.feedback_spec import FeedbackKnowledge
-from service.knowledge.templates import CardTexts
+from service.knowledge.templates import CardTexts, OrderCatalog
 
 Wire = dict[str, Any]
 
@@ -35,15 +35,59 @@ class TierParts:
     # The links of a card whose patient has a cancer history (F3): the tier's, then its cancer links.
     cancer_links: tuple[Wire, ...]
     override_reasons: tuple[Wire, ...]
+    # The detail's questions block: the heading and one action line per question ("" when the tier has none).
+    questions: str = ""
+
+
+@dataclass(frozen=True)
+class OrderWire:
+    """An order's ``category`` and ``code`` members of its draft ServiceRequest (shared by every card)."""
+
+    category: list[Wire]
+    code: Wire
 
 
 @dataclass(frozen=True)
 class CardParts:
     tiers: Mapping[str, TierParts]
+    orders: Mapping[str, OrderWire] = field(default_factory=dict)
+    # The layout's flag order followed by any other feature of the assessment, modifiers left out, per
+    # tuple of feature names (the assessment's keys, the same on every request): see ``flag_order``.
+    _flag_orders: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def flag_order(
+        self, features: tuple[str, ...], layout: tuple[str, ...], left_out: frozenset[str]
+    ) -> tuple[str, ...]:
+        """``features`` in the layout's order (unknown ones after), ``left_out`` dropped; kept per key tuple."""
+        found = self._flag_orders.get(features)
+        if found is None:
+            order = [f for f in layout if f in features]
+            order += [f for f in features if f not in order]
+            found = tuple(f for f in order if f not in left_out)
+            if len(self._flag_orders) < 64:
+                self._flag_orders[features] = found
+        return found
 
 
-def build_card_parts(cards: CardTexts, feedback: FeedbackKnowledge, hook: str) -> CardParts:
-    """Every tier's constant parts for cards answering ``hook``."""
+def order_wire(orders: OrderCatalog) -> dict[str, OrderWire]:
+    """Every order's constant ServiceRequest members, as ``service.orders`` writes them."""
+    out = {}
+    for name, order in orders.orders.items():
+        category = orders.categories[order.category]
+        out[name] = OrderWire(
+            category=[{"coding": [{"system": category.system, "code": category.code, "display": category.display}]}],
+            code={
+                "coding": [{"system": c.system, "code": c.code, "display": c.display} for c in order.codings],
+                "text": order.label,
+            },
+        )
+    return out
+
+
+def build_card_parts(
+    cards: CardTexts, feedback: FeedbackKnowledge, hook: str, orders: OrderCatalog | None = None
+) -> CardParts:
+    """Every tier's constant parts for cards answering ``hook`` (and every order's, given the catalog)."""
     source = _wire(Source(label=cards.source.label, url=cards.source.url))
 
     def links(names: list[str]) -> tuple[Wire, ...]:
@@ -62,5 +106,10 @@ def build_card_parts(cards: CardTexts, feedback: FeedbackKnowledge, hook: str) -
             links=links(plain),
             cancer_links=links(with_cancer),
             override_reasons=tuple(_wire(coding) for coding in feedback.override_reasons(hook, tier)),
+            questions="\n".join(
+                [cards.texts["questionsHeading"], *(cards.texts["actionLine"].format(text=q) for q in text.questions)]
+            )
+            if text.questions
+            else "",
         )
-    return CardParts(tiers)
+    return CardParts(tiers, order_wire(orders) if orders is not None else {})

@@ -30,7 +30,7 @@ from service.knowledge.imaging import (
 from service.knowledge.relevance import Relevance
 from service.knowledge.service_spec import ServiceSpec
 from service.knowledge.templates import CardTexts, OrderCatalog, check_cards, check_orders
-from service.knowledge.valuesets import CompiledValueSet, load_valuesets
+from service.knowledge.valuesets import CompiledValueSet, KnownCodes, known_codes, load_valuesets
 from service.text.pipeline import ClinicalText, load_clinical_text
 
 
@@ -95,7 +95,12 @@ class Knowledge:
     @cached_property
     def card_parts(self) -> CardParts:
         """The patient-view cards' constant parts in wire form (built by ``load_knowledge``, once)."""
-        return build_card_parts(self.cards, self.feedback, self.service.hook)
+        return build_card_parts(self.cards, self.feedback, self.service.hook, self.orders)
+
+    @cached_property
+    def known_codes(self) -> KnownCodes:
+        """Every value set's codes in one union (built by ``load_knowledge``, once)."""
+        return known_codes(self.value_sets.values())
 
 
 def resolve_roles(
@@ -186,6 +191,7 @@ def load_knowledge(root: Path, config_overrides: dict[str, Any] | None = None) -
         version=knowledge_version(root, config_overrides),
     )
     knowledge.card_parts  # noqa: B018 (built at load, not on the first request)
+    knowledge.known_codes  # noqa: B018
     return knowledge
 
 

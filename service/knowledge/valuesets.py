@@ -83,6 +83,24 @@ class CompiledValueSet:
         return None
 
 
+@dataclass(frozen=True)
+class KnownCodes:
+    """Whether a code is in any value set of the service: one union of every expansion, then the few sets
+    with regex filters (the cancer keyword fallback asks this of each Condition it reads, item 29 b)."""
+
+    codes: frozenset[Key]
+    filtered: tuple[CompiledValueSet, ...]
+
+    def contains(self, key: Key) -> bool:
+        return key in self.codes or any(vs._filtered(key) for vs in self.filtered)
+
+
+def known_codes(value_sets: Iterable[CompiledValueSet]) -> KnownCodes:
+    """The :class:`KnownCodes` of ``value_sets`` (built once, at knowledge load)."""
+    sets = tuple(value_sets)
+    return KnownCodes(frozenset().union(*(vs.codes for vs in sets)), tuple(vs for vs in sets if vs.include))
+
+
 def _filters(parts: list[dict[str, Any]], where: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     out = []
     for part in parts:

@@ -44,6 +44,14 @@ def classify(fact: Fact, k: Knowledge) -> tuple[str, Evidence] | None:
     return name, Evidence(ref=fact.ref, date=fact.date, what=fact.text or text, text_match=matched, by_keyword=True)
 
 
+Classes = tuple[tuple[str, Evidence] | None, ...]
+
+
+def classify_all(medications: tuple[Fact, ...], k: Knowledge) -> Classes:
+    """Each medication's class, in order: F7 and F8 both read every medication's class, found once here."""
+    return tuple(classify(med, k) for med in medications)
+
+
 @lru_cache(maxsize=2048)
 def _keyword_class(text: str, patterns: tuple[re.Pattern[str], ...]) -> tuple[str, str] | None:
     """The first class (in CLASSES order) whose keywords occur in ``text``, with the words matched.

@@ -13,8 +13,9 @@ months before T (item 34).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from service.facts import Fact, PatientFacts
 from service.fhir.dates import When, add_months, days_between
@@ -23,8 +24,7 @@ from service.knowledge.config import Role
 from service.rules.base import Evidence, Finding, coded
 
 
-@dataclass(frozen=True)
-class BackPain:
+class BackPain(NamedTuple):
     finding: Finding
     conditions: tuple[Fact, ...]
     episode_start: When | None
@@ -32,6 +32,8 @@ class BackPain:
     region: str
     pregnancy: Evidence | None
     thoracic_or_neck: Evidence | None = None
+    # Resources whose free text is about the back pain (item 30), found once for the five rules that read text.
+    text_refs: frozenset[str] = frozenset()
 
 
 def _region(conditions: list[Fact], k: Knowledge, now: datetime, cap: int) -> str:
@@ -57,6 +59,16 @@ def pregnancy(facts: PatientFacts, k: Knowledge, now: datetime) -> Evidence | No
     return None
 
 
+def text_refs(facts: PatientFacts, k: Knowledge, conditions: Iterable[Fact]) -> frozenset[str]:
+    """Resources whose free text is about the back pain: active back-pain Conditions, back-pain symptoms."""
+    symptom, back = k.vs(Role.SYMPTOM_OBSERVATION), k.vs(Role.BACK_PAIN)
+    refs = {c.ref for c in conditions}
+    refs.update(
+        o.ref for o in facts.observations if symptom.first_match(o.codes) and back.first_match(o.value_codes)
+    )
+    return frozenset(refs)
+
+
 def back_pain(facts: PatientFacts, k: Knowledge, now: datetime, with_neck: bool = False) -> BackPain:
     sets = [k.vs(Role.BACK_PAIN)] + ([k.vs(Role.NECK_PAIN)] if with_neck else [])
     found: list[tuple[Fact, Evidence]] = []
@@ -77,4 +89,5 @@ def back_pain(facts: PatientFacts, k: Knowledge, now: datetime, with_neck: bool 
         region=_region(conditions, k, now, k.config.episode_cap_days) if conditions else "whole",
         pregnancy=pregnancy(facts, k, now),
         thoracic_or_neck=thoracic_or_neck,
+        text_refs=text_refs(facts, k, conditions) if facts.texts else frozenset(),
     )

@@ -6,15 +6,14 @@ Rules are pure: no I/O, no clock, no logging. They get T as an argument.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from service.facts import Fact
 from service.fhir.dates import When
 from service.knowledge.valuesets import CompiledValueSet, Key
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     """The resource that proves a flag, with its date, what matched and the measured value vs threshold."""
 
     ref: str
@@ -32,8 +31,7 @@ class Evidence:
     source_only: bool = False
 
 
-@dataclass(frozen=True)
-class Missing:
+class Missing(NamedTuple):
     """Why (part of) a feature could not be evaluated; ``reason`` names a template in cards.json."""
 
     reason: str
@@ -41,8 +39,7 @@ class Missing:
     days: int | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     feature: str
     present: bool
     evidence: tuple[Evidence, ...] = ()
@@ -73,5 +70,7 @@ def value_coded(fact: Fact, vs: CompiledValueSet) -> Evidence | None:
 
 
 def unavailable(keys: Iterable[str], missing_keys: frozenset[str]) -> tuple[Missing, ...]:
-    """One Missing per prefetch key the EHR did not provide."""
+    """One Missing per prefetch key the EHR did not provide (none, at once, when the EHR provided them all)."""
+    if not missing_keys:
+        return ()
     return tuple(Missing("key-unavailable", what=key) for key in keys if key in missing_keys)

@@ -17,12 +17,13 @@ metastasis, myeloma, primary bone/spine/cord malignancy) is kept as ``high_risk`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from service.facts import Fact, PatientFacts, TextFact
 from service.fhir.dates import When
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
+from service.knowledge.valuesets import CompiledValueSet
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding
 from service.rules.text_signs import back_pain_text_refs, text_evidence
@@ -31,8 +32,7 @@ COUNTED_VERIFICATION = frozenset({None, "confirmed"})
 _ROLES = (Role.CANCER_BONE_HIGH_RISK, Role.CANCER, Role.CANCER_HISTORY, Role.CANCER_PAIN)
 
 
-@dataclass(frozen=True)
-class CancerHistory:
+class CancerHistory(NamedTuple):
     finding: Finding
     conditions: tuple[Fact, ...]
     earliest: When | None
@@ -42,17 +42,32 @@ class CancerHistory:
 
 
 def _known_code(fact: Fact, k: Knowledge) -> bool:
-    """Whether any of the Condition's codes is in a value set of the service (then no keyword fallback)."""
-    return any(vs.contains(key) for key in fact.codes for vs in k.value_sets.values())
+    """Whether any of the Condition's codes is in a value set of the service (then no keyword fallback).
+
+    One look-up per code in the union of every expansion (built at knowledge load), not one per value set.
+    """
+    known = k.known_codes
+    return any(known.contains(key) for key in fact.codes)
 
 
-def _keyword(fact: Fact, facts: PatientFacts, k: Knowledge) -> Evidence | None:
-    if not k.config.cancer_keywords.enabled:
-        return None
-    hit = next(
-        (t for t in facts.texts if t.ref == fact.ref and t.source == "condition-label" and t.sign == "cancer"),
-        None,
-    )
+def _label_hits(facts: PatientFacts) -> dict[str, TextFact]:
+    """The first cancer mention of each Condition's own label, gathered in one pass over the texts."""
+    hits: dict[str, TextFact] = {}
+    for t in facts.texts:
+        if t.sign == "cancer" and t.source == "condition-label" and t.ref not in hits:
+            hits[t.ref] = t
+    return hits
+
+
+def _cancer_evidence(
+    fact: Fact, sets: tuple[CompiledValueSet, ...], hits: dict[str, TextFact] | None, k: Knowledge
+) -> Evidence | None:
+    for vs in sets:
+        key = vs.first_match(fact.codes)
+        if key is not None:
+            what = fact.display_of(key) or vs.displays.get(key) or key[1]
+            return Evidence(ref=fact.ref, date=fact.date, what=what, value_set=vs.id, code=key)
+    hit = hits.get(fact.ref) if hits else None
     if hit is None or _known_code(fact, k):
         return None
     return Evidence(
@@ -60,27 +75,24 @@ def _keyword(fact: Fact, facts: PatientFacts, k: Knowledge) -> Evidence | None:
     )
 
 
-def _cancer_evidence(fact: Fact, facts: PatientFacts, k: Knowledge) -> Evidence | None:
-    for role in _ROLES:
-        vs = k.vs(role)
-        key = vs.first_match(fact.codes)
-        if key is not None:
-            what = fact.display_of(key) or vs.displays.get(key) or key[1]
-            return Evidence(ref=fact.ref, date=fact.date, what=what, value_set=vs.id, code=key)
-    return _keyword(fact, facts, k)
-
-
 def _written(_: When | None, tf: TextFact) -> bool:
     return tf.source != "condition-label"
 
 
 def cancer_conditions(facts: PatientFacts, k: Knowledge) -> list[tuple[Fact, Evidence]]:
-    """Every Condition that counts as cancer history, with its evidence (no back-pain dependence)."""
+    """Every Condition that counts as cancer history, with its evidence (no back-pain dependence).
+
+    The four value sets and the labels' cancer mentions are gathered once per call, not once per Condition.
+    """
+    if not facts.conditions:
+        return []
+    sets = tuple(k.vs(role) for role in _ROLES)
+    hits = _label_hits(facts) if k.config.cancer_keywords.enabled else None
     return [
         (fact, ev)
         for fact in facts.conditions
         if fact.verification in COUNTED_VERIFICATION
-        if (ev := _cancer_evidence(fact, facts, k)) is not None
+        if (ev := _cancer_evidence(fact, sets, hits, k)) is not None
     ]
 
 
@@ -89,8 +101,12 @@ def _undated(fact: Fact, ev: Evidence, k: Knowledge) -> bool:
     return fact.date is None or (fact.recorded_only and ev.value_set == k.vs(Role.CANCER_HISTORY).id)
 
 
-def cancer_history(facts: PatientFacts, k: Knowledge, bp: BackPain) -> CancerHistory:
-    found = cancer_conditions(facts, k)
+def cancer_history(
+    facts: PatientFacts, k: Knowledge, bp: BackPain, found: list[tuple[Fact, Evidence]] | None = None
+) -> CancerHistory:
+    """F3 for ``facts``; ``found`` is :func:`cancer_conditions`' answer when the caller already has it."""
+    if found is None:
+        found = cancer_conditions(facts, k)
     dated = [fact.date for fact, ev in found if fact.date is not None and not _undated(fact, ev, k)]
     earliest = min(dated) if dated else None
     written = (  # cancer written in back-pain text or a clinical note, not in a Condition's own label

@@ -11,13 +11,12 @@ the later order (what was started, how long after which class) and the earlier o
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
 from service.facts import PatientFacts
 from service.fhir.dates import days_between
 from service.knowledge import Knowledge
-from service.rules.analgesics import LABELS, classify
+from service.rules.analgesics import LABELS, Classes, classify_all
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, days_text, unavailable
 from service.rules.treatment import episode_onset
@@ -25,14 +24,16 @@ from service.rules.treatment import episode_onset
 KEYS = ["medicationRequests", "medicationStatements"]
 
 
-def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> Finding:
+def medication_resistance(
+    facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, classes: Classes | None = None
+) -> Finding:
+    """F8; ``classes`` is :func:`classify_all` of the medications when the caller already has it."""
     onset = episode_onset("F8", bp, k, now)
     if isinstance(onset, Finding):
         return onset
     cfg = k.config.medication_resistance
     first: dict[str, Evidence] = {}
-    for med in facts.medications:
-        hit = classify(med, k)
+    for hit in classify_all(facts.medications, k) if classes is None else classes:
         if hit is None or hit[1].date is None or hit[1].date.at > now:
             continue
         if days_between(onset, hit[1].date.at) < -cfg.onset_allowance_days:
@@ -71,6 +72,6 @@ def medication_resistance(facts: PatientFacts, k: Knowledge, now: datetime, bp: 
                 by_keyword=ev.by_keyword,
             )
             # The earlier analgesic is cited too, so that its order is in the card's Sources line.
-            earlier = dataclasses.replace(base_ev, source_only=True)
+            earlier = base_ev._replace(source_only=True)
             return Finding("F8", True, (escalation, earlier), unavailable(KEYS, facts.unavailable))
     return Finding("F8", False, missing=unavailable(KEYS, facts.unavailable))

@@ -19,8 +19,8 @@ one of the sign's ``cordPhrases`` in cards/text/targets.json); text never makes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from service.facts import PatientFacts
 from service.fhir.dates import days_between
@@ -31,8 +31,7 @@ from service.rules.base import Evidence, Finding, coded, days_text, unavailable,
 from service.rules.text_signs import back_pain_text_refs, text_evidence, within_days
 
 
-@dataclass(frozen=True)
-class Neurology:
+class Neurology(NamedTuple):
     emergency: Finding
     symptom: Finding
     persisting: Finding
@@ -40,16 +39,21 @@ class Neurology:
 
 
 def _candidates(facts: PatientFacts, k: Knowledge, roles: list[Role]) -> list[tuple[Role, Evidence]]:
+    """Coded evidence per role; the active Conditions and symptom Observations are found once, not per role."""
     symptom = k.vs(Role.SYMPTOM_OBSERVATION)
+    active = [fact for fact in facts.conditions if fact.active]
+    symptoms = [fact for fact in facts.observations if symptom.first_match(fact.codes)]
     out: list[tuple[Role, Evidence]] = []
+    if not active and not symptoms:
+        return out
     for role in roles:
         vs = k.vs(role)
-        for fact in facts.conditions:
-            ev = coded(fact, vs) if fact.active else None
+        for fact in active:
+            ev = coded(fact, vs)
             if ev is not None:
                 out.append((role, ev))
-        for fact in facts.observations:
-            ev = value_coded(fact, vs) if symptom.first_match(fact.codes) else None
+        for fact in symptoms:
+            ev = value_coded(fact, vs)
             if ev is not None:
                 out.append((role, ev))
     return out
@@ -72,7 +76,7 @@ def neurology(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, ha
         if low.contains(ev.code) and (bp.episode_start is None or ev.date.day < bp.episode_start.day):
             continue
         if days <= recent:
-            shown = replace(ev, observed=f"{days_text(days)} ago", threshold=f"<= {recent} days")
+            shown = ev._replace(observed=f"{days_text(days)} ago", threshold=f"<= {recent} days")
             if role == Role.NEURO_EMERGENCY:
                 emergency.append(shown)
                 cord = cord or cord_set.contains(ev.code)
@@ -80,13 +84,13 @@ def neurology(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, ha
                 symptom.append(shown)
         elif role != Role.RADICULAR_PAIN:
             persisting.append(
-                replace(ev, observed=f"first recorded {days_text(days)} ago", threshold=f"{recent + 1}-{longest} days")
+                ev._replace(observed=f"first recorded {days_text(days)} ago", threshold=f"{recent + 1}-{longest} days")
             )
     refs, window = back_pain_text_refs(facts, k, bp), within_days(recent, now)
     for sign, found in (("neuro-emergency", emergency), ("neuro-symptom", symptom)):
         for ev in text_evidence(facts, k, sign, refs, window):
             days = days_between(ev.date, now) if ev.date else 0
-            found.append(replace(ev, observed=f"{days_text(days)} ago", threshold=f"<= {recent} days"))
+            found.append(ev._replace(observed=f"{days_text(days)} ago", threshold=f"<= {recent} days"))
     cord = cord or any(
         tf.sign == "neuro-emergency" and tf.phrase.lower() in k.text.cord_phrases
         for tf in facts.texts

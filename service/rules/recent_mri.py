@@ -20,8 +20,8 @@ service's own words (``studyNames``), never by the record's display, which for C
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from service.facts import PatientFacts
 from service.fhir.dates import days_between, within_hours
@@ -50,8 +50,7 @@ REGION_ROLES = (
 )
 
 
-@dataclass(frozen=True)
-class MriRecord:
+class MriRecord(NamedTuple):
     evidence: Evidence
     performed: bool
     regions: frozenset[str]
@@ -60,14 +59,12 @@ class MriRecord:
         return "whole" in self.regions or needed in self.regions
 
 
-@dataclass(frozen=True)
-class RecentMri:
+class RecentMri(NamedTuple):
     finding: Finding
     records: tuple[MriRecord, ...] = ()
 
 
-@dataclass(frozen=True)
-class MriVerdict:
+class MriVerdict(NamedTuple):
     """What item 26 says for one tier: the MRI that suppresses it, or a pending order, or a partial region."""
 
     suppressed_by: Evidence | None = None

@@ -13,8 +13,7 @@ from datetime import datetime
 from service.facts import PatientFacts, TextFact
 from service.fhir.dates import When, days_between
 from service.knowledge import Knowledge
-from service.knowledge.config import Role
-from service.rules.back_pain import BackPain
+from service.rules.back_pain import BackPain, text_refs
 from service.rules.base import Evidence
 
 NOTE_SOURCES = frozenset({"note"})
@@ -44,13 +43,8 @@ def within_days(days: int, now: datetime) -> DateTest:
 
 
 def back_pain_text_refs(facts: PatientFacts, k: Knowledge, bp: BackPain) -> frozenset[str]:
-    """Resources whose free text is about the back pain: active back-pain Conditions, back-pain symptoms."""
-    symptom, back = k.vs(Role.SYMPTOM_OBSERVATION), k.vs(Role.BACK_PAIN)
-    refs = {c.ref for c in bp.conditions}
-    refs.update(
-        o.ref for o in facts.observations if symptom.first_match(o.codes) and back.first_match(o.value_codes)
-    )
-    return frozenset(refs)
+    """Resources whose free text is about the back pain (found once, by :func:`back_pain`)."""
+    return bp.text_refs if facts.texts else text_refs(facts, k, bp.conditions)
 
 
 def sign_label(k: Knowledge, sign: str) -> str:

@@ -11,14 +11,13 @@ Then: failure of conservative treatment is a red flag. Years-old episodes are no
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from service.facts import PatientFacts
 from service.fhir.dates import When, days_between
 from service.knowledge import Knowledge
 from service.knowledge.config import Role
-from service.rules.analgesics import classify
+from service.rules.analgesics import Classes, classify_all
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, Missing, coded, days_text, unavailable
 from service.rules.text_signs import back_pain_text_refs, in_episode, text_evidence
@@ -40,16 +39,18 @@ def episode_onset(feature: str, bp: BackPain, k: Knowledge, now: datetime) -> Fi
     return bp.latest_onset
 
 
-def treatment_failure(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> Finding:
+def treatment_failure(
+    facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain, classes: Classes | None = None
+) -> Finding:
+    """F7; ``classes`` is :func:`classify_all` of the medications when the caller already has it."""
     onset = episode_onset("F7", bp, k, now)
     if isinstance(onset, Finding):
         return onset
     cfg = k.config.treatment_failure
     pt = k.vs(Role.PHYSICAL_THERAPY)
-    candidates: list[Evidence] = []
-    for med in facts.medications:
-        hit = classify(med, k)
-        candidates.extend([hit[1]] if hit else [])
+    candidates: list[Evidence] = [
+        hit[1] for hit in (classify_all(facts.medications, k) if classes is None else classes) if hit
+    ]
     for fact in (*facts.procedures, *facts.care_plans, *facts.service_requests):
         if fact.ref.startswith("ServiceRequest/") and fact.status not in ("active", "completed"):
             continue
@@ -62,7 +63,7 @@ def treatment_failure(facts: PatientFacts, k: Knowledge, now: datetime, bp: Back
         days = days_between(ev.date, now)
         if cfg.min_days <= days <= cfg.max_days:
             observed = f"started {days_text(days)} ago, back pain still active"
-            evidence.append(replace(ev, observed=observed, threshold=f"{cfg.min_days}-{cfg.max_days} days"))
+            evidence.append(ev._replace(observed=observed, threshold=f"{cfg.min_days}-{cfg.max_days} days"))
     if not evidence:  # text (item 30): "no better despite physio" in back-pain text or a note of the episode
         refs = back_pain_text_refs(facts, k, bp)
         evidence = text_evidence(facts, k, "treatment-failure", refs, in_episode(onset, now))

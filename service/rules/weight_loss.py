@@ -27,7 +27,7 @@ from service.knowledge import Knowledge
 from service.knowledge.config import Role
 from service.rules.back_pain import BackPain
 from service.rules.base import Evidence, Finding, Missing, coded, unavailable, value_coded
-from service.rules.text_signs import back_pain_text_refs, text_evidence, within_days
+from service.rules.text_signs import text_evidence, within_days
 
 _EXCLUSION_KEYS = ["procedures", "carePlans", "serviceRequests", "medicationRequests", "medicationStatements"]
 
@@ -54,15 +54,15 @@ def _explained(facts: PatientFacts, k: Knowledge, anchor: datetime) -> bool:
     if _pregnancy_explains(facts, k, anchor):
         return True
     window = k.config.weight_loss.exclusion_window_days
-    sources: list[tuple[Fact, Role]] = [
-        (f, Role.WEIGHT_LOSS_EXPLAINED)
-        for f in (*facts.conditions, *facts.procedures, *facts.care_plans, *facts.service_requests)
+    explained, medication = k.vs(Role.WEIGHT_LOSS_EXPLAINED), k.vs(Role.WEIGHT_LOSS_MEDICATION)
+    sources: list[tuple[Fact, bool]] = [
+        (f, False) for f in (*facts.conditions, *facts.procedures, *facts.care_plans, *facts.service_requests)
     ]
-    sources += [(f, Role.WEIGHT_LOSS_MEDICATION) for f in facts.medications]
+    sources += [(f, True) for f in facts.medications]
     keywords = k.config.weight_loss.medication_regex
-    for fact, role in sources:
-        if coded(fact, k.vs(role)) is None and not (
-            role is Role.WEIGHT_LOSS_MEDICATION and keywords is not None and _named(fact, keywords)
+    for fact, is_medication in sources:
+        if (medication if is_medication else explained).first_match(fact.codes) is None and not (
+            is_medication and keywords is not None and _named(fact, keywords)
         ):
             continue
         if fact.ref.startswith(("ServiceRequest/", "CarePlan/")) and fact.status not in (
@@ -140,7 +140,7 @@ def _coded(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) -> li
     symptom = k.vs(Role.SYMPTOM_OBSERVATION)
     found = [coded(f, vs) for f in facts.conditions if f.active]
     found += [value_coded(f, vs) for f in facts.observations if symptom.first_match(f.codes)]
-    text = text_evidence(facts, k, "weight-loss", back_pain_text_refs(facts, k, bp), within_days(window, now))
+    text = text_evidence(facts, k, "weight-loss", bp.text_refs, within_days(window, now)) if facts.texts else []
     return [
         e for e in found if e is not None and e.date is not None and 0 <= days_between(e.date, now) <= window
     ] + text
@@ -152,9 +152,14 @@ def weight_loss(facts: PatientFacts, k: Knowledge, now: datetime, bp: BackPain) 
     if series is not None and latest_at is not None and not _explained(facts, k, latest_at.at):
         evidence.append(series)
     trusted = k.vs(Role.WEIGHT_LOSS_UNEXPLAINED)
-    explained_now = _explained(facts, k, now)
+    explained_now: bool | None = None  # asked only of a coded or written loss that is not trusted as such
     for ev in _coded(facts, k, now, bp):
-        if not explained_now or (ev.code is not None and trusted.contains(ev.code)):
+        if ev.code is not None and trusted.contains(ev.code):
+            evidence.append(ev)
+            continue
+        if explained_now is None:
+            explained_now = _explained(facts, k, now)
+        if not explained_now:
             evidence.append(ev)
     gaps = unavailable(["observations", *_EXCLUSION_KEYS], facts.unavailable)
     return Finding("F5", bool(evidence), tuple(evidence), ((missing,) if missing else ()) + gaps)
