@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from service.storage import card_batch
@@ -22,9 +21,8 @@ from service.storage.card_batch import BatchWriter
 from service.storage.cards import CardLog, IssuedCard
 from service.storage.db import make_engine
 from service.storage.migrate import upgrade
-from service.storage.schema import issued_card
 from tests.support.app import SERVICE_URL, client_for, settings_for
-from tests.support.closed_loop import MovingClock, case_for, hook_body
+from tests.support.closed_loop import MovingClock, case_for, hook_body, issued_rows
 from tests.support.engine import knowledge
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -33,15 +31,6 @@ FAILURES = "backpain_cds_card_record_failures_total"
 
 def _failures() -> float:
     return REGISTRY.get_sample_value(FAILURES) or 0.0
-
-
-def _rows(database_url: str) -> list[dict[str, Any]]:
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(issued_card).order_by(issued_card.c.id))]
-    finally:
-        engine.dispose()
 
 
 def _card(uuid: str, tier: str = "C1", version: str = "v1") -> IssuedCard:
@@ -65,8 +54,8 @@ def test_an_urgent_card_is_written_after_its_answer_and_a_snoozable_one_before(
     with client_for(settings, clock=MovingClock(T0), knowledge=knowledge()) as client:
         [urgent] = _post(client, "C1", "hi-batch-1")
         [info] = _post(client, "C4", "hi-batch-2")
-        assert [r["card_uuid"] for r in _rows(settings.database_url)] == [info["uuid"]]
-    assert {r["card_uuid"] for r in _rows(settings.database_url)} == {urgent["uuid"], info["uuid"]}
+        assert [r["card_uuid"] for r in issued_rows(settings.database_url)] == [info["uuid"]]
+    assert {r["card_uuid"] for r in issued_rows(settings.database_url)} == {urgent["uuid"], info["uuid"]}
 
 
 def test_the_card_logs_reads_flush_the_batch_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,7 +79,7 @@ def test_a_card_recorded_twice_keeps_its_first_row(database_url: str) -> None:
         assert log.flush(5)
     finally:
         engine.dispose()
-    rows = _rows(database_url)
+    rows = issued_rows(database_url)
     assert [(r["card_uuid"], r["knowledge_version"], r["snoozed"]) for r in rows] == [
         ("u-1", "first", False), ("u-2", "v1", False)
     ]

@@ -22,7 +22,6 @@ from sqlalchemy.exc import OperationalError
 
 from service.storage.cards import CardLog
 from service.storage.db import make_engine
-from service.storage.schema import issued_card
 from tests.support.app import SERVICE_URL, client_for, settings_for
 from tests.support.closed_loop import (
     FAMILY,
@@ -31,6 +30,7 @@ from tests.support.closed_loop import (
     accept,
     case_for,
     hook_body,
+    issued_rows,
     kind_of,
     order_body,
     order_case,
@@ -100,12 +100,7 @@ def replicas(tmp_path: Path, database_url: str, clock: MovingClock) -> Iterator[
 def _rows(database_url: str, *services: Service) -> list[dict[str, Any]]:
     for service in services:
         service.flush()
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(issued_card).order_by(issued_card.c.id))]
-    finally:
-        engine.dispose()
+    return issued_rows(database_url)
 
 
 def test_every_card_is_recorded_with_tier_suggestion_kinds_and_knowledge_version(

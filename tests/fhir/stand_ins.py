@@ -62,18 +62,20 @@ async def scripted_server(handler: Handler) -> AsyncIterator[str]:
         await server.wait_closed()
 
 
-Answer = Callable[[web.Request], web.StreamResponse]
+Answer = Callable[[web.Request], web.StreamResponse | Awaitable[web.StreamResponse]]
 
 
 @asynccontextmanager
 async def answering_server(answer: Answer) -> AsyncIterator[str]:
-    """A loopback HTTP server (aiohttp.web) whose every GET is answered by ``answer``: faults at the HTTP level.
+    """A loopback HTTP server (aiohttp.web) whose every request is answered by ``answer`` (a response, or a
+    coroutine giving one): faults at the HTTP level.
 
     Yields the FHIR base URL ``http://127.0.0.1:<port>/fhir``; ``answer`` sees the real request the
     client sent (headers, path, query) and returns the response to put on the wire.
     """
     async def handle(request: web.Request) -> web.StreamResponse:
-        return answer(request)
+        response = answer(request)
+        return response if isinstance(response, web.StreamResponse) else await response
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)

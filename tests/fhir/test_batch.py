@@ -24,6 +24,7 @@ from service.fhir.transport import FhirHttp
 from service.gather import gather
 from service.record import PatientRecord
 from tests.fhir.builders import SPEC, all_resources, as_prefetch, hook_body, ids, sample_patient, settings
+from tests.fhir.stand_ins import answering_server
 from tests.support.fhir_server import RunningFhirServer
 
 KEYS = len(SPEC.prefetch)
@@ -169,16 +170,8 @@ async def stand_in(data: dict[str, list[dict[str, Any]]], fault: Fault) -> Async
         body = {"resourceType": "Bundle", "type": "batch-response", "entry": entries}
         return web.Response(body=orjson.dumps(body), content_type="application/fhir+json")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/fhir", log
-    finally:
-        await runner.cleanup()
+    async with answering_server(handle) as base:
+        yield base, log
 
 
 def index_of(resource_type: str) -> int:

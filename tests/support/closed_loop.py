@@ -102,3 +102,18 @@ def kind_of(suggestion: dict[str, Any]) -> str:
         return _CATEGORY[category]
     label = resource["code"]["text"]
     return "mri" if label.startswith("MRI") else "ct" if label.startswith("CT") else "other"
+
+
+def issued_rows(database_url: str) -> list[dict[str, Any]]:
+    """Every row of the card record, oldest first, read through an engine of its own."""
+    from sqlalchemy import select
+
+    from service.storage.db import make_engine
+    from service.storage.schema import issued_card
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(issued_card).order_by(issued_card.c.id))]
+    finally:
+        engine.dispose()
