@@ -25,7 +25,6 @@ from datetime import datetime
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 
 from service.api.deps import AppState
@@ -53,17 +52,14 @@ async def record_and_filter(
     *,
     service_id: str | None = None,
     hook: str | None = None,
-) -> tuple[list[Card], BackgroundTask | None]:
-    """The cards to answer (``cards`` unless a snooze holds them back), and a task to run after the answer.
-
-    The task is always None since the batch writer (card_batch.py) records after the answer; the pair is kept
-    so the hook routes need no change.
+) -> list[Card]:
+    """The cards to answer: ``cards`` unless a snooze holds them back.
 
     ``service_id`` and ``hook`` default to the patient-view service; the order services pass theirs. Every
     card is recorded with ``tier``.
     """
     if state.card_log is None or state.patient_keys is None or not cards:
-        return cards, None
+        return cards
     policy = state.knowledge.feedback
     service_id = service_id or state.knowledge.service.id
     hook = hook or state.knowledge.service.hook
@@ -83,7 +79,7 @@ async def record_and_filter(
     if not (policy.snooze_offered(hook, tier) and policy.can_be_snoozed(tier)):
         # Written in a batch after the answer (card_batch.py): nothing in the answer depends on it.
         state.card_log.issue_later(issued, state.patient_keys.current(issuer, patient))
-        return cards, None
+        return cards
     candidates = state.patient_keys.candidates(issuer, patient)
     key = candidates[0] if state.patient_keys.enabled else None  # the current key comes first: one HMAC less
     timeout = state.settings.database_statement_timeout_seconds
@@ -102,4 +98,4 @@ async def record_and_filter(
             request.state.snoozed = True
         else:
             shown.append(card)
-    return shown, None
+    return shown

@@ -56,13 +56,13 @@ async def invoke(request: Request) -> Response:
     now = state.clock()
     record = await gather(hook_request, spec, state.settings, client, now)
     result = evaluate(record, state.knowledge, now, hook_request.hook_instance)
-    cards, after = result.cards, None
+    cards = result.cards
     if result.tier is not None:
-        cards, after = await record_and_filter(state, request, hook_request, result.tier, cards, now)
+        cards = await record_and_filter(state, request, hook_request, result.tier, cards, now)
     request.state.tier = result.tier
     request.state.cards = len(cards)
     request.state.keyword_hits = result.keyword_hits
-    return Response(answer_json(result, cards), media_type="application/json", background=after)
+    return Response(answer_json(result, cards), media_type="application/json")
 
 
 def answer_json(result: Evaluation, cards: list[Card]) -> bytes:

@@ -42,10 +42,10 @@ async def answer_order_hook(request: Request, state: AppState, service_id: str, 
     # "order/<patient tier>": the log keeps the tier, and the cards metric and the card record keep order
     # cards apart from chart cards so the per-tier figures (and alerts on them) still count chart cards only.
     tier = f"order/{result.tier or 'none'}"
-    cards, after = await record_and_filter(
+    cards = await record_and_filter(
         state, request, hook_request, tier, result.cards, now, service_id=service_id, hook=hook
     )
     request.state.tier = tier
     request.state.cards = len(cards)
     answer = OrderHookResponse.answer(cards, result.system_actions)
-    return Response(wire_json(answer), media_type="application/json", background=after)
+    return Response(wire_json(answer), media_type="application/json")
