@@ -13,19 +13,17 @@ import asyncio
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from service.clock import system_clock
 from service.commands.errors import CommandError
-from service.errors import FhirAccessError
-from service.fhir.client import FhirServer
-from service.fhir.upload import put_resources
-from service.fixtures_catalog import CASES_DIR, list_cases
-from service.record import Resource
+from service.paths import cases_dir
 
-DEFAULT_CASES = CASES_DIR
+if TYPE_CHECKING:
+    from service.record import Resource
+
+# The FHIR client, httpx and the fixture catalogue are imported when the command runs: the CLI builds every
+# command's parser, and ``serve`` or ``migrate`` must not pay for them at start-up.
+DEFAULT_CASES = cases_dir()
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,6 +46,8 @@ def read_bundle(path: Path) -> dict[str, Any]:
 
 def fixture_resources(cases: Path, today: date | None) -> list[Resource]:
     """Every resource of every case, dates shifted to ``today`` unless it is ``None``."""
+    from service.fixtures_catalog import list_cases
+
     unique: dict[tuple[str, str], Resource] = {}
     for case in list_cases(cases):
         for resource in case.resources_as_of(today) if today else case.resources():
@@ -57,12 +57,20 @@ def fixture_resources(cases: Path, today: date | None) -> list[Resource]:
 
 async def load(fhir_server: str, token: str | None, cases: Path, today: date | None = None) -> int:
     """PUT every fixture resource on ``fhir_server``; returns how many were written."""
+    import httpx
+
+    from service.fhir.client import FhirServer
+    from service.fhir.upload import put_resources
+
     resources = fixture_resources(cases, today)
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
         return await put_resources(http, FhirServer(fhir_server.rstrip("/"), token), resources)
 
 
 def run(args: argparse.Namespace) -> int:
+    from service.clock import system_clock
+    from service.errors import FhirAccessError
+
     try:
         today = None if args.as_recorded else system_clock().date()
         count = asyncio.run(load(args.fhir_server, args.token, args.cases, today))

@@ -11,11 +11,12 @@ import json
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:  # rich and the analytics (SQLAlchemy) are imported when the command runs, not by every CLI start
+    from rich.table import Table
 
-from service.analytics.report import Figures, Report, build_report
+    from service.analytics.report import Figures, Report
 
 
 def _day(text: str) -> date:
@@ -51,6 +52,8 @@ def _reasons(figures: Figures) -> str:
 
 
 def table(report: Report) -> Table:
+    from rich.table import Table
+
     period = f"{report.since.date() if report.since else 'start'} to " + (
         f"{(report.until - timedelta(days=1)).date()}" if report.until else "now"
     )
@@ -89,8 +92,10 @@ def data_quality_line(report: Report) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
     from sqlalchemy import inspect
 
+    from service.analytics.report import build_report
     from service.knowledge import load_knowledge
     from service.settings import get_settings
     from service.storage.cards import CardLog
