@@ -16,6 +16,7 @@ from service.bench import procstat
 from service.bench.production import BenchIssuer
 from service.bench.server import Server
 from service.bench.wrk import run_wrk
+from service.fhir.transport import default_ssl_context
 
 SERVICE_PATH = "/cds-services/back-pain-red-flags"
 SERVER_CPU = 0
@@ -52,7 +53,8 @@ class TargetRun:
 
 def check_answer(server: Server, body: bytes, issuer: BenchIssuer | None = None) -> None:
     headers = {"Content-Type": "application/json", **(issuer.headers(SERVICE_PATH) if issuer else {})}
-    response = httpx.post(server.url + SERVICE_PATH, content=body, timeout=30.0, headers=headers)
+    response = httpx.post(server.url + SERVICE_PATH, content=body, timeout=30.0, headers=headers,
+                          verify=default_ssl_context())
     if response.status_code != 200 or "cards" not in orjson.loads(response.content):
         raise RuntimeError(f"{server.url} answered {response.status_code}: {response.text[:300]}")
 

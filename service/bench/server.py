@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import httpx
-
 HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -52,12 +50,18 @@ class Server:
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
+    # Imported here, in the benchmark's process: the served floor runs this module too, and httpx and the
+    # FHIR transport would otherwise sit in the floor's memory, which the service's memory is compared with.
+    import httpx
+
+    from service.fhir.transport import default_ssl_context
+
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode} before answering")
         try:
-            httpx.get(f"{url}/healthz", timeout=1.0)
+            httpx.get(f"{url}/healthz", timeout=1.0, verify=default_ssl_context())
             return
         except httpx.HTTPError:
             time.sleep(0.1)

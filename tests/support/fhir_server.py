@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from service.fhir.client import FhirServer
+from service.fhir.transport import default_ssl_context
 from service.fhir.upload import put_resources
 
 SERVER_DIR = Path(__file__).resolve().parent.parent / "fhir_server"
@@ -45,15 +46,15 @@ class RunningFhirServer:
 
     def request_log(self) -> list[dict[str, Any]]:
         """Every request the server received since the last :meth:`clear_log`."""
-        log: list[dict[str, Any]] = httpx.get(f"{self.origin}/__log").json()
+        log: list[dict[str, Any]] = httpx.get(f"{self.origin}/__log", verify=default_ssl_context()).json()
         return log
 
     def clear_log(self) -> None:
-        httpx.delete(f"{self.origin}/__log").raise_for_status()
+        httpx.delete(f"{self.origin}/__log", verify=default_ssl_context()).raise_for_status()
 
     async def load(self, resources: Iterable[dict[str, Any]]) -> int:
         """PUT ``resources`` under their ids, the way ``backpain-cds load-fixtures`` does."""
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(verify=default_ssl_context()) as http:
             return await put_resources(http, self.as_server(), resources)
 
 
@@ -80,7 +81,7 @@ def _wait_ready(process: subprocess.Popen[str], token: str | None) -> str:
         raise RuntimeError(f"Medplum test server did not start (said {line!r})")
     base_url = line.split(" ", 1)[1].strip()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    httpx.get(f"{base_url}/metadata", headers=headers, timeout=5).raise_for_status()
+    httpx.get(f"{base_url}/metadata", headers=headers, timeout=5, verify=default_ssl_context()).raise_for_status()
     return base_url
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from service.fhir.transport import default_ssl_context
+
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
@@ -49,7 +51,7 @@ def wait_until_up(
         if process.poll() is not None:
             raise AssertionError(f"service exited ({process.returncode}):\n{log.read_text()[-4000:]}")
         try:
-            if httpx.get(base_url + path, timeout=2.0).status_code == 200:
+            if httpx.get(base_url + path, timeout=2.0, verify=default_ssl_context()).status_code == 200:
                 return
         except httpx.TransportError:
             pass
