@@ -85,6 +85,7 @@ class FeedbackKnowledge:
             if kind not in rules.kinds:
                 raise KnowledgeError(f"{where}: suggestion kind {kind!r} is not listed in kinds")
         self.snooze_system = data.systems[data.snooze.system]
+        self._snooze_offered: dict[tuple[str, str], bool] = {}
         self.snooze_code = data.snooze.code
         self.snooze_days = data.snooze.days
         snooze_reasons = [r for r in data.override_reasons if (r.system, r.code) == (data.snooze.system,
@@ -181,11 +182,18 @@ class FeedbackKnowledge:
         return self.snoozable is None or tier in self.snoozable
 
     def snooze_offered(self, hook: str, tier: str) -> bool:
-        """Whether a card of ``hook`` and ``tier`` offers the snooze, so a snooze in force may hold it back."""
-        return any(
-            (r.system, r.code) == (self.data.snooze.system, self.snooze_code) and r.offered(hook, tier)
-            for r in self.data.override_reasons
-        )
+        """Whether a card of ``hook`` and ``tier`` offers the snooze, so a snooze in force may hold it back.
+
+        Asked for every card: the answer per (hook, tier) is kept (both come from the knowledge, so the
+        map holds at most hooks × tiers entries).
+        """
+        known = self._snooze_offered.get((hook, tier))
+        if known is None:
+            known = self._snooze_offered[(hook, tier)] = any(
+                (r.system, r.code) == (self.data.snooze.system, self.snooze_code) and r.offered(hook, tier)
+                for r in self.data.override_reasons
+            )
+        return known
 
     def is_data_quality(self, system: str | None, code: str | None) -> bool:
         """The reason saying the record lacks a red flag the clinician sees (counted apart by the report)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 from service.settings import Settings
 
@@ -23,6 +24,8 @@ class PatientKeys:
     def __init__(self, current: str | None, previous: list[str] | None = None) -> None:
         self._current = current.encode() if current else None
         self._all = [s.encode() for s in [current, *(previous or [])] if s]
+        # A chart is opened again and again: its keys (one HMAC per secret) are kept for recent patients.
+        self._recent = lru_cache(maxsize=4096)(self._keys)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PatientKeys:
@@ -46,4 +49,7 @@ class PatientKeys:
 
     def candidates(self, issuer: str | None, patient_id: str) -> list[str]:
         """Keys under the current and every previous secret, for look-ups across a rotation."""
-        return [self._digest(secret, issuer, patient_id) for secret in self._all]
+        return list(self._recent(issuer, patient_id))
+
+    def _keys(self, issuer: str | None, patient_id: str) -> tuple[str, ...]:
+        return tuple(self._digest(secret, issuer, patient_id) for secret in self._all)
