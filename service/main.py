@@ -26,6 +26,7 @@ from service.security.jwt import Authenticator
 from service.security.replay import ReplayCache
 from service.security.startup import check_production_settings
 from service.settings import Settings, get_settings
+from service.startup import checked_knowledge
 from service.storage.cards import CardLog
 from service.storage.db import make_engine
 from service.storage.feedback import FeedbackStore
@@ -57,7 +58,7 @@ def create_app(
     settings = settings or get_settings()
     check_production_settings(settings)
     configure_logging(settings.log_level, settings.log_json)
-    knowledge = knowledge or load_knowledge(settings.knowledge_dir)
+    knowledge = knowledge or checked_knowledge(settings.knowledge_dir) or load_knowledge(settings.knowledge_dir)
     engine = make_engine(
         settings.database_url,
         connect_timeout=settings.database_connect_timeout_seconds,

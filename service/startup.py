@@ -10,13 +10,16 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from service.commands.errors import EXIT_USAGE, CommandError, describe, settings_problems
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.knowledge import Knowledge
 
 
 def _settings() -> tuple[Settings | None, list[str]]:
@@ -46,15 +49,30 @@ def _settings() -> tuple[Settings | None, list[str]]:
         os.environ.update(hidden)
 
 
-def _knowledge(root: Path) -> list[str]:
+# The knowledge this process checked, kept for its app when this process is the only worker.
+_kept: dict[Path, Knowledge] = {}
+
+
+def _knowledge(root: Path, keep: bool) -> list[str]:
     from service.errors import KnowledgeError
     from service.knowledge import load_knowledge
 
     try:
-        load_knowledge(root)
+        knowledge = load_knowledge(root)
     except KnowledgeError as exc:
         return [f"BACKPAIN_CDS_KNOWLEDGE_DIR={root}: {exc.message}"]
+    if keep:
+        _kept[root] = knowledge
     return []
+
+
+def checked_knowledge(root: Path) -> Knowledge | None:
+    """The knowledge :func:`check_startup` loaded from ``root`` in this process, handed over once.
+
+    With one worker the process that checks is the worker: loading ``cards/`` (JSON Schemas, value sets,
+    the text pipeline) a second time for the app cost ~2 s of every start.
+    """
+    return _kept.pop(root, None)
 
 
 def _database(url: str) -> list[str]:
@@ -86,8 +104,12 @@ def _port(host: str, port: int) -> list[str]:
     return []
 
 
-def startup_problems(host: str, port: int) -> tuple[Settings | None, list[str]]:
-    """The settings and every reason a worker could not start with them (empty when it can)."""
+def startup_problems(host: str, port: int, *, keep_knowledge: bool = False) -> tuple[Settings | None, list[str]]:
+    """The settings and every reason a worker could not start with them (empty when it can).
+
+    ``keep_knowledge``: this process will be the worker, so the knowledge loaded to check it is kept for
+    :func:`checked_knowledge` (never in a supervisor: it would hold it, the text pipeline included, for life).
+    """
     from service.metrics_dir import MetricsDirError, ensure_metrics_dir
     from service.security.startup import security_problems
 
@@ -100,14 +122,14 @@ def startup_problems(host: str, port: int) -> tuple[Settings | None, list[str]]:
     if settings is None:
         return None, problems
     problems += security_problems(settings)
-    problems += _knowledge(settings.knowledge_dir)
+    problems += _knowledge(settings.knowledge_dir, keep_knowledge)
     problems += _database(settings.database_url)
     return (None if problems else settings), problems
 
 
-def check_startup(host: str, port: int) -> Settings:
+def check_startup(host: str, port: int, *, keep_knowledge: bool = False) -> Settings:
     """The settings, or :class:`CommandError` (exit code 2) naming every problem."""
-    settings, problems = startup_problems(host, port)
+    settings, problems = startup_problems(host, port, keep_knowledge=keep_knowledge)
     if problems or settings is None:
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         raise CommandError(f"cannot start ({count}): " + "; ".join(problems), code=EXIT_USAGE)

@@ -32,6 +32,24 @@ def migrate_in_child() -> None:
               file=sys.stderr, flush=True)
 
 
+def schema_at_head(database_url: str) -> bool:
+    """True when the database already has the newest schema (one query, no Alembic): every restart but the
+    first of a version skips the migrating child (~1 s). Any failure says no and leaves it to the child."""
+    from service.storage.db import make_engine
+    from service.storage.migrate import at_head
+
+    try:
+        engine = make_engine(database_url)
+    except Exception:  # the child and then the workers report a database problem their usual way
+        return False
+    try:
+        return at_head(engine)
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("serve", help="run the CDS Hooks service")
     parser.add_argument("--host", default="127.0.0.1")
@@ -88,8 +106,9 @@ def run(args: argparse.Namespace) -> int:
     # cannot be made is reported by check_startup with the other problems.
     with suppress(MetricsDirError):
         prepare_metrics_dir(args.workers)
-    settings = check_startup(args.host, args.port)
-    migrate_in_child()
+    settings = check_startup(args.host, args.port, keep_knowledge=args.workers == 1)
+    if not schema_at_head(settings.database_url):
+        migrate_in_child()
     workers = f"{args.workers} worker{'s' if args.workers != 1 else ''}"
     everywhere = " (all interfaces)" if args.host in ("0.0.0.0", "::") else ""
     print(
