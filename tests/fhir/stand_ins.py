@@ -79,7 +79,8 @@ async def answering_server(answer: Answer) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
+    # A hanging answer is cancelled soon after the test is done with it, not awaited (aiohttp waits 60 s).
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
