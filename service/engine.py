@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from service.assessment import assess, decide
@@ -21,19 +22,26 @@ from service.render import render_wire
 class Evaluation:
     """The outcome of one invocation: the cards to return and what the log line needs.
 
-    ``flags`` (F1-F10 found) is an addition for tests and logs; it holds no patient data. ``wire`` holds the
-    same cards as ``cards`` in wire form, ready for orjson (the endpoint answers with it); empty when the
-    evaluation was made without it (stand-ins in tests). ``keyword_hits`` counts the evidence found by the
-    keyword fallback rather than a code: the access-log line carries it (a log line of its own per request
-    cost ~10 % of the typical body's CPU and printed no count).
+    ``wire`` holds the cards in wire form, ready for orjson: the endpoint answers and records from it.
+    ``cards`` holds the same cards as wire models, validated when first asked for (the preview, the CLI,
+    the tests; a test validates every fixture case's), not on the request path, where it cost ~4 % of a
+    small request's CPU. A stand-in (tests) gives ``models`` instead and no ``wire``. ``flags`` (F1-F10
+    found) is an addition for tests and logs; it holds no patient data. ``keyword_hits`` counts the
+    evidence found by the keyword fallback rather than a code: the access-log line carries it.
     """
 
-    cards: list[Card] = field(default_factory=list)
     tier: str | None = None
     skipped_resources: int = 0
     flags: frozenset[str] = frozenset()
     wire: tuple[dict[str, Any], ...] = ()
     keyword_hits: int = 0
+    models: list[Card] | None = field(default=None, repr=False)
+
+    @cached_property
+    def cards(self) -> list[Card]:
+        if self.models is not None:
+            return self.models
+        return [Card.model_validate(card) for card in self.wire]
 
 
 def evaluate(record: PatientRecord, knowledge: Knowledge, now: datetime, hook_instance: str) -> Evaluation:
@@ -44,8 +52,5 @@ def evaluate(record: PatientRecord, knowledge: Knowledge, now: datetime, hook_in
     tier = decide(assessment, knowledge.config.tiers, knowledge)
     keyword_hits = sum(ev.by_keyword for f in assessment.findings.values() for ev in f.evidence)
     wire = (render_wire(assessment, tier, knowledge, now, hook_instance),) if tier else ()
-    # The wire models of the same cards, for the card record, the CLI and the tests (validated, so a card
-    # that breaks the wire contract fails here as it did when it was built from the models).
-    cards = [Card.model_validate(card) for card in wire]
-    return Evaluation(cards=cards, tier=tier, skipped_resources=facts.skipped, flags=assessment.flags, wire=wire,
+    return Evaluation(tier=tier, skipped_resources=facts.skipped, flags=assessment.flags, wire=wire,
                       keyword_hits=keyword_hits)

@@ -51,3 +51,20 @@ def test_snooze_offered_kept_per_hook_and_tier_answers_as_the_reasons_say() -> N
             assert policy.snooze_offered(hook, tier) is expected
             assert policy.snooze_offered(hook, tier) is expected  # the kept answer
     assert policy.snooze_offered("patient-view", "C3R") and not policy.snooze_offered("order-sign", "C3R")
+
+
+def test_every_fixture_card_records_the_same_suggestion_kinds_from_its_wire_form() -> None:
+    from service.engine import evaluate
+    from service.fixtures_catalog import list_cases
+    from tests.support.engine import knowledge_for
+
+    seen = set()
+    for case in list_cases():
+        k = knowledge_for(case)
+        result = evaluate(case.record(k.service), k, case.as_of, case.hook_instance)
+        for wire, card in zip(result.wire, result.cards, strict=True):
+            from_wire = [(s.get("uuid"), k.feedback.wire_suggestion_kind(s)) for s in wire.get("suggestions", [])]
+            from_model = [(s.uuid, k.feedback.suggestion_kind(s)) for s in card.suggestions]
+            assert from_wire == from_model, case.name
+            seen.update(kind for _, kind in from_model)
+    assert {"mri", "referral"} <= seen  # the kinds the cards propose are found, not only the default

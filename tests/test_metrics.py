@@ -46,7 +46,7 @@ class RejectingAuthenticator:
 def test_every_listed_series_moves_when_its_event_happens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     card = Card.model_validate({"summary": "Consider urgent spine MRI", "indicator": "critical",
                                 "source": {"label": "Back-pain red flags"}})
-    monkeypatch.setattr(hooks, "evaluate", lambda *_: Evaluation(cards=[card], tier="urgent"))
+    monkeypatch.setattr(hooks, "evaluate", lambda *_: Evaluation(models=[card], tier="urgent"))
     feedback = {"feedback": [
         {"card": "c-1", "outcome": "accepted", "acceptedSuggestions": [{"id": "s"}],
          "outcomeTimestamp": "2026-11-25T10:00:00Z"},

@@ -42,7 +42,7 @@ def test_raw_html_in_card_detail_is_rendered_inert(tmp_path: Path, monkeypatch, 
                 detail=f"Evidence: {payload}")
 
     def fake_evaluate(*_args, **_kwargs) -> Evaluation:
-        return Evaluation(cards=[card], tier="C3")
+        return Evaluation(models=[card], tier="C3")
 
     monkeypatch.setattr(preview_module, "evaluate", fake_evaluate)
     with client_for(settings_for(tmp_path)) as client:

@@ -22,6 +22,7 @@ counted (alert ``BackpainCdsCardRecordFailing``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,6 +43,10 @@ def _failed(exc: Exception, tier: str) -> None:
     log.error("cards.record_failed", error_type=type(exc).__name__, tier=tier)
 
 
+# What the card record keeps of one card: its uuid and each suggestion's (uuid, kind).
+CardParts = tuple[str, list[tuple[str, str]]]
+
+
 async def record_and_filter(
     state: AppState,
     request: Request,
@@ -58,33 +63,66 @@ async def record_and_filter(
     ``service_id`` and ``hook`` default to the patient-view service; the order services pass theirs. Every
     card is recorded with ``tier``.
     """
+    policy = state.knowledge.feedback
+    parts = [(card.uuid or "", [(s.uuid or "", policy.suggestion_kind(s)) for s in card.suggestions])
+             for card in cards]
+    shown = await _record(state, request, hook_request, tier, parts, now, service_id, hook)
+    return [card for card, keep in zip(cards, shown, strict=True) if keep]
+
+
+async def record_and_filter_wire(
+    state: AppState, request: Request, hook_request: HookRequest, tier: str, cards: list[dict[str, Any]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """:func:`record_and_filter` for the patient-view engine's cards in wire form (answered without models)."""
+    policy = state.knowledge.feedback
+    parts: list[CardParts] = []
+    for card in cards:
+        suggestions = card.get("suggestions") or ()
+        parts.append((card.get("uuid") or "", [(s.get("uuid") or "", policy.wire_suggestion_kind(s))
+                                               for s in suggestions]))
+    shown = await _record(state, request, hook_request, tier, parts, now, None, None)
+    return [card for card, keep in zip(cards, shown, strict=True) if keep]
+
+
+async def _record(
+    state: AppState,
+    request: Request,
+    hook_request: HookRequest,
+    tier: str,
+    cards: list[CardParts],
+    now: datetime,
+    service_id: str | None,
+    hook: str | None,
+) -> list[bool]:
+    """Records ``cards``; for each, whether it is shown (False: a snooze in force holds it back)."""
     if state.card_log is None or state.patient_keys is None or not cards:
-        return cards
+        return [True] * len(cards)
     policy = state.knowledge.feedback
     service_id = service_id or state.knowledge.service.id
     hook = hook or state.knowledge.service.hook
     issued = [
         IssuedCard(
             service_id=service_id,
-            card_uuid=card.uuid or "",
+            card_uuid=card_uuid,
             tier=tier,
             issued_at=now,
-            suggestions=[(s.uuid or "", policy.suggestion_kind(s)) for s in card.suggestions],
+            suggestions=suggestions,
             knowledge_version=state.knowledge.version,
         )
-        for card in cards
+        for card_uuid, suggestions in cards
     ]
     issuer = getattr(request.state, "jwt_iss", None)
     patient = hook_request.context.patient_id
     if not (policy.snooze_offered(hook, tier) and policy.can_be_snoozed(tier)):
         # Written in a batch after the answer (card_batch.py): nothing in the answer depends on it.
         state.card_log.issue_later(issued, state.patient_keys.current(issuer, patient))
-        return cards
+        return [True] * len(cards)
     candidates = state.patient_keys.candidates(issuer, patient)
     key = candidates[0] if state.patient_keys.enabled else None  # the current key comes first: one HMAC less
     timeout = state.settings.database_statement_timeout_seconds
-    shown: list[Card] = []
-    for card, record in zip(cards, issued, strict=True):
+    shown: list[bool] = []
+    for record in issued:
         try:
             # Bounded like the replay cache: a hung database gives 503 (strict) or an unrecorded card, not a hang.
             snoozed = await run_bounded(timeout, state.card_log.issue, record, key, candidates, policy)
@@ -96,6 +134,5 @@ async def record_and_filter(
         if snoozed:
             card_snoozed(tier)
             request.state.snoozed = True
-        else:
-            shown.append(card)
+        shown.append(not snoozed)
     return shown

@@ -71,7 +71,7 @@ def steps_for(body: Body, knowledge: Knowledge, settings: Settings) -> dict[str,
         "parse": lambda: parse_body(payload, HookRequest),
         "gather": gather_step,
         "evaluate": lambda: evaluate(record, knowledge, now, request.hook_instance),
-        "serialize": lambda: answer_json(result, result.cards),
+        "serialize": lambda: answer_json(result),
     }
 
 

@@ -14,6 +14,7 @@ undeclared kind stops the service with a message naming the file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -211,9 +212,17 @@ class FeedbackKnowledge:
 
     def suggestion_kind(self, suggestion: Suggestion) -> str:
         """MRI, CT, referral, bloods or other, from the first coded resource the suggestion creates."""
-        for action in suggestion.actions:
-            resource: Mapping[str, object] = action.resource or {}
-            code = resource.get("code")
+        return self.kind_of_resources(action.resource for action in suggestion.actions)
+
+    def wire_suggestion_kind(self, suggestion: Mapping[str, Any]) -> str:
+        """:meth:`suggestion_kind` of a suggestion in wire form (the engine answers from it, issue 17)."""
+        actions = suggestion.get("actions")
+        listed = actions if isinstance(actions, list) else ()
+        return self.kind_of_resources(action.get("resource") for action in listed if isinstance(action, dict))
+
+    def kind_of_resources(self, resources: Iterable[Mapping[str, object] | None]) -> str:
+        for resource in resources:
+            code = (resource or {}).get("code")
             codings = code.get("coding") if isinstance(code, dict) else None
             for coding in codings if isinstance(codings, list) else []:
                 if isinstance(coding, dict):
