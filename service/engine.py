@@ -10,8 +10,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import orjson
+
 from service.assessment import assess, decide
-from service.cdshooks.models import Card
+from service.cdshooks.models import Card, wire_json
 from service.facts import build_facts
 from service.knowledge import Knowledge
 from service.record import PatientRecord
@@ -25,8 +27,8 @@ class Evaluation:
     ``wire`` holds the cards in wire form, ready for orjson: the endpoint answers and records from it.
     ``cards`` holds the same cards as wire models, validated when first asked for (the preview, the CLI,
     the tests; a test validates every fixture case's), not on the request path, where it cost ~4 % of a
-    small request's CPU. A stand-in (tests) gives ``models`` instead and no ``wire``. ``flags`` (F1-F10
-    found) is an addition for tests and logs; it holds no patient data. ``keyword_hits`` counts the
+    small request's CPU. A stand-in (tests) gives ``models`` instead; its ``wire`` is dumped from them.
+    ``flags`` (F1-F10 found) is an addition for tests and logs; it holds no patient data. ``keyword_hits`` counts the
     evidence found by the keyword fallback rather than a code: the access-log line carries it.
     """
 
@@ -36,6 +38,10 @@ class Evaluation:
     wire: tuple[dict[str, Any], ...] = ()
     keyword_hits: int = 0
     models: list[Card] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.models is not None and not self.wire:  # a stand-in's cards are answered like the engine's
+            object.__setattr__(self, "wire", tuple(orjson.loads(wire_json(card)) for card in self.models))
 
     @cached_property
     def cards(self) -> list[Card]:

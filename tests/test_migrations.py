@@ -144,7 +144,7 @@ def test_serve_migrates_in_a_child_process(tmp_path: Path, monkeypatch: pytest.M
 
     url = f"sqlite:///{tmp_path / 'cds.db'}"
     monkeypatch.setenv("BACKPAIN_CDS_DATABASE_URL", url)
-    migrate_in_child()
+    migrate_in_child(url)
     assert at_head(create_engine(url))
     assert "alembic" not in capsys.readouterr().err  # nothing to report
 
@@ -154,5 +154,5 @@ def test_a_failed_child_migration_is_reported_and_left_to_the_workers(
     from service.commands.serve import migrate_in_child
 
     monkeypatch.setenv("BACKPAIN_CDS_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
-    migrate_in_child()
+    migrate_in_child("postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert "the workers will migrate" in capsys.readouterr().err

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from service.api.card_record import record_and_filter, record_and_filter_wire
+from service.api.card_record import record_and_filter_wire
 from service.api.deps import AppState, app_state, authenticate
 from service.api.order_hooks import answer_order_hook
 from service.api.parsing import parse_body
-from service.cdshooks.models import HookRequest, HookResponse, response_json, wire_json
+from service.cdshooks.models import HookRequest, HookResponse, response_json
 from service.engine import Evaluation, evaluate
 from service.errors import InvalidRequest, UnknownService
 from service.fhir.client import FhirClient
@@ -56,24 +56,15 @@ async def invoke(request: Request) -> Response:
     now = state.clock()
     record = await gather(hook_request, spec, state.settings, client, now)
     result = evaluate(record, state.knowledge, now, hook_request.hook_instance)
-    if result.models is None:  # the engine's cards, answered and recorded in wire form
-        wires = list(result.wire)
-        if result.tier is not None:
-            wires = await record_and_filter_wire(state, request, hook_request, result.tier, wires, now)
-        body, count = response_json(wires), len(wires)
-    else:  # a stand-in's models (tests)
-        cards = result.cards
-        if result.tier is not None:
-            cards = await record_and_filter(state, request, hook_request, result.tier, cards, now)
-        body, count = wire_json(HookResponse(cards=cards)), len(cards)
+    wires = list(result.wire)
+    if result.tier is not None:
+        wires = await record_and_filter_wire(state, request, hook_request, result.tier, wires, now)
     request.state.tier = result.tier
-    request.state.cards = count
+    request.state.cards = len(wires)
     request.state.keyword_hits = result.keyword_hits
-    return Response(body, media_type="application/json")
+    return Response(response_json(wires), media_type="application/json")
 
 
 def answer_json(result: Evaluation) -> bytes:
     """Every card of ``result`` as the response body, as the route answers it when no snooze holds one back."""
-    if result.models is None:
-        return response_json(list(result.wire))
-    return wire_json(HookResponse(cards=result.cards))
+    return response_json(list(result.wire))

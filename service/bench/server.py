@@ -95,14 +95,13 @@ def running(app: str, *, cpu: int | None, env: dict[str, str], log: IO[bytes],
 
 
 def main(argv: list[str]) -> int:
-    from service.commands.serve import SERVICE_APP, migrate_in_child, run_app, schema_at_head
+    from service.commands.serve import SERVICE_APP, migrate_in_child, run_app
 
     app, port = argv
     if app == SERVICE_APP:  # as ``backpain-cds serve`` starts it, so its memory is what a deployment gets
         from service.settings import get_settings
 
-        if not schema_at_head(get_settings().database_url):
-            migrate_in_child()
+        migrate_in_child(get_settings().database_url)
     run_app(app, HOST, int(port))
     return 0
 

@@ -13,13 +13,18 @@ SERVICE_APP = "service.main:create_app"
 MIGRATE_TIMEOUT_SECONDS = 600.0
 
 
-def migrate_in_child() -> None:
+def migrate_in_child(database_url: str) -> None:
     """Bring the schema to head in a short-lived process, so the workers never import Alembic.
+
+    Nothing is started when one query finds the schema at head already (every restart but the first of a
+    version; the child costs ~1 s).
 
     Alembic and Mako would stay in each worker's memory (~10 MiB) for its life; a worker that finds the
     schema at head skips them (:func:`service.storage.migrate.ensure_schema`). If the child fails, each
     worker migrates itself at start-up as before and reports the problem in its usual way.
     """
+    if schema_at_head(database_url):
+        return
     try:
         done = subprocess.run([sys.executable, "-m", "service", "migrate"], capture_output=True,
                               timeout=MIGRATE_TIMEOUT_SECONDS, check=False)
@@ -33,8 +38,8 @@ def migrate_in_child() -> None:
 
 
 def schema_at_head(database_url: str) -> bool:
-    """True when the database already has the newest schema (one query, no Alembic): every restart but the
-    first of a version skips the migrating child (~1 s). Any failure says no and leaves it to the child."""
+    """True when the database already has the newest schema (one query, no Alembic). Any failure says no
+    and leaves it to the child."""
     from service.storage.db import make_engine
     from service.storage.migrate import at_head
 
@@ -107,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
     with suppress(MetricsDirError):
         prepare_metrics_dir(args.workers)
     settings = check_startup(args.host, args.port, keep_knowledge=args.workers == 1)
-    if not schema_at_head(settings.database_url):
-        migrate_in_child()
+    migrate_in_child(settings.database_url)
     workers = f"{args.workers} worker{'s' if args.workers != 1 else ''}"
     everywhere = " (all interfaces)" if args.host in ("0.0.0.0", "::") else ""
     print(
