@@ -90,15 +90,17 @@ class DatabaseUnavailable(ServiceError):
 class FhirAccessError(ServiceError):
     """Raised by the FHIR client when a query fails (status, timeout, unparsable body).
 
-    ``reason`` is a bounded label for metrics: timeout, connect, status, invalid, deadline or other.
+    ``reason`` is a bounded label for metrics: timeout, connect, status, invalid, deadline or other;
+    ``http_status`` the FHIR server's answer when ``reason`` is ``status``.
     """
 
     status_code = 502
     code = "transient"
 
-    def __init__(self, message: str, reason: str = "other") -> None:
+    def __init__(self, message: str, reason: str = "other", *, http_status: int | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.http_status = http_status
 
 
 class KnowledgeError(ServiceError):

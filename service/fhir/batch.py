@@ -6,7 +6,9 @@ answer. It is only sent to a server whose CapabilityStatement declares ``batch``
 (:mod:`service.fhir.capability`), and it never weakens a protection of the queries asked alone:
 
 - the whole batch fails (:class:`BatchRefused`: not a 200, a timeout, not a ``batch-response``, the
-  wrong number of entries): every query is asked alone and the server gets no batch for a while;
+  wrong number of entries, or still unanswered at the deadline): every query is asked alone and the server
+  gets no batch for a while (ten minutes when it answered but not as a batch, a back-off from one minute
+  when the failure was one any request can meet: :mod:`service.fhir.capability`);
 - one entry fails (:class:`EntryRefused`: not 2xx, no resource, a read of the wrong type, a search not
   answered by a readable Bundle, an error OperationOutcome): that query alone is asked again;
 - the byte caps: the batch may hold each entry's share (``entries × response_bytes``) within the
@@ -35,7 +37,22 @@ MIN_QUERIES = 2  # one query gains nothing from a batch
 
 
 class BatchRefused(Exception):
-    """The batch failed as a whole: ask every query alone, send this server no batch for a while."""
+    """The batch failed as a whole: ask every query alone, send this server no batch for a while.
+
+    ``transient``: it failed as any request can (timeout, unreachable, 5xx, 408, 429), which says nothing
+    about the server's batches, so the pause is a short back-off rather than the ten-minute refusal.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+def _transient(exc: FhirAccessError) -> bool:
+    if exc.reason in ("timeout", "connect"):
+        return True
+    status = exc.http_status
+    return exc.reason == "status" and status is not None and (status >= 500 or status in (408, 429))
 
 
 class EntryRefused(Exception):
@@ -64,7 +81,7 @@ async def post_batch(client: FhirClient, server: FhirServer, queries: list[FhirQ
     except FhirAccessError as exc:
         if exc.reason == "deadline":
             raise
-        raise BatchRefused(exc.message) from exc
+        raise BatchRefused(exc.message, transient=_transient(exc)) from exc
     assert content is not None  # not absent_ok
     try:
         entries = decode_batch(content)
@@ -126,6 +143,7 @@ class Batched:
         self._queries = queries
         self._index = {key: i for i, key in enumerate(queries)}
         self._task: asyncio.Task[tuple[BatchEntry, ...]] | None = None
+        self._answered = False
 
     def __contains__(self, key: str) -> bool:
         return key in self._index
@@ -138,23 +156,30 @@ class Batched:
     async def items(self, key: str) -> list[Item] | None:
         """What ``key``'s query yields from the batch; ``None`` when it must be asked alone."""
         assert self._task is not None
+        verdicts = self._client.batch_verdicts
         try:
             entries = await asyncio.shield(self._task)  # one job cancelled must not cancel the others' batch
-        except BatchRefused:
-            self._client.batch_verdicts.refuse(self._server.base_url)
+        except BatchRefused as exc:
+            if exc.transient:
+                verdicts.back_off(self._server.base_url)
+            else:
+                verdicts.refuse(self._server.base_url)
             return None
+        if not self._answered:
+            self._answered = True
+            verdicts.answered(self._server.base_url)
         try:
             return await entry_items(self._client, self._server, self._queries[key], entries[self._index[key]])
         except EntryRefused:
             return None
 
     def finish(self) -> None:
-        """After the jobs: a batch still running at the deadline is cancelled and counts as a refusal."""
+        """After the jobs: a batch still running at the deadline is cancelled and backs batching off."""
         task = self._task
         if task is None:
             return
         if not task.done():
             task.cancel()
-            self._client.batch_verdicts.refuse(self._server.base_url)
+            self._client.batch_verdicts.back_off(self._server.base_url)
         elif not task.cancelled():
             task.exception()  # retrieved, so an unawaited failure is not reported as lost

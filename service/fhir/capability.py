@@ -3,9 +3,16 @@
 The verdict is kept per base URL for the process (:attr:`service.fhir.transport.FhirHttp.batch_verdicts`):
 a statement that declares the ``batch`` system interaction is believed for :data:`KEEP_SECONDS`, so is
 one that does not; one that cannot be read (an error, a timeout, not a CapabilityStatement) is asked again
-after :data:`RETRY_SECONDS`; a server whose batch failed as a whole (:mod:`service.fhir.batch`) gets no
-batch for :data:`KEEP_SECONDS`. The statement is read beside an invocation's own queries, never before
-them (:meth:`BatchVerdicts.probe`), so no invocation waits for it.
+after :data:`RETRY_SECONDS`. A server that answered a batch but not as a batch (:mod:`service.fhir.batch`:
+a 4xx, not a batch-response, the wrong number of entries) gets no batch for :data:`KEEP_SECONDS`; one whose
+batch failed the way any request can (slow past the read timeout or the deadline, unreachable, 5xx, 408/429)
+gets none for :data:`RETRY_SECONDS`, doubled at each such failure in a row up to :data:`KEEP_SECONDS`, and a
+batch answered resets that. One slow answer of a busy server thus costs a minute of single queries, not ten
+(ten times the requests to a server that is already struggling), while a server that is slow at every batch
+(one that runs the entries one after another) is soon asked only every ten minutes again.
+
+The statement is read beside an invocation's own queries, never before them (:meth:`BatchVerdicts.probe`),
+so no invocation waits for it.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ class BatchVerdicts:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._verdicts: dict[str, tuple[bool, float]] = {}
+        self._failures: dict[str, int] = {}  # transient batch failures in a row, per base URL
         self._probes: dict[str, asyncio.Task[None]] = {}
 
     def allows(self, base_url: str) -> bool | None:
@@ -64,14 +72,36 @@ class BatchVerdicts:
 
     def record(self, base_url: str, declared: bool | None) -> None:
         """What the statement said; ``None`` (unreadable) means no batch, asked again after a minute."""
+        self._keep(base_url, bool(declared), RETRY_SECONDS if declared is None else KEEP_SECONDS)
+
+    def _keep(self, base_url: str, allowed: bool, seconds: float) -> None:
         if len(self._verdicts) >= MAX_SERVERS and base_url not in self._verdicts:
             self._verdicts.clear()
-        keep = RETRY_SECONDS if declared is None else KEEP_SECONDS
-        self._verdicts[base_url] = (bool(declared), self._clock() + keep)
+            self._failures.clear()
+        self._verdicts[base_url] = (allowed, self._clock() + seconds)
 
     def refuse(self, base_url: str) -> None:
-        """A batch to this server failed as a whole: its queries go alone for :data:`KEEP_SECONDS`."""
-        self.record(base_url, False)
+        """The server answered a batch, but not as a batch: its queries go alone for :data:`KEEP_SECONDS`."""
+        self._keep(base_url, False, KEEP_SECONDS)
+
+    def back_off(self, base_url: str) -> None:
+        """A batch failed as any request can (slow, unreachable, 5xx): no batch for a minute, doubled at each
+        such failure in a row, at most :data:`KEEP_SECONDS`.
+
+        Batches already under way when one failed fail alike (an overload fails them all): while a refusal
+        holds, another failure neither counts nor shortens it.
+        """
+        current = self._verdicts.get(base_url)
+        if current is not None and not current[0] and current[1] > self._clock():
+            return
+        if len(self._failures) >= MAX_SERVERS and base_url not in self._failures:
+            self._failures.clear()
+        failures = self._failures[base_url] = self._failures.get(base_url, 0) + 1
+        self._keep(base_url, False, min(RETRY_SECONDS * 2 ** min(failures - 1, 16), KEEP_SECONDS))
+
+    def answered(self, base_url: str) -> None:
+        """A batch was answered as a batch: the next transient failure backs off for a minute again."""
+        self._failures.pop(base_url, None)
 
     def probe(self, base_url: str, read: Callable[[], Awaitable[bool | None]]) -> None:
         """Read the statement in the background (unless a read is under way) and record the verdict."""

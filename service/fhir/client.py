@@ -176,7 +176,8 @@ class FhirClient:
                 if absent_ok and response.status in (404, 410):
                     return None
                 if response.status != 200:
-                    raise FhirAccessError(f"FHIR server answered HTTP {response.status}", "status")
+                    raise FhirAccessError(f"FHIR server answered HTTP {response.status}", "status",
+                                          http_status=response.status)
                 content = await self._read_capped(response, self._limits.response_bytes if cap is None else cap)
         except TimeoutError as exc:  # aiohttp's connect and socket-read timeouts are TimeoutErrors too
             raise FhirAccessError("FHIR server timed out", "timeout") from exc

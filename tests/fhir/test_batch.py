@@ -147,7 +147,8 @@ def searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
 @asynccontextmanager
 async def stand_in(data: dict[str, list[dict[str, Any]]], fault: Fault) -> AsyncIterator[tuple[str, list[str]]]:
     """A FHIR server holding ``data``: GETs answered truly, batches answered truly then passed to ``fault``
-    (which edits the entries in place, or returns a coroutine to await: a hang). Yields (base URL, log)."""
+    (which edits the entries in place, returns a coroutine to await: a hang, or an HTTP status to answer the
+    whole batch with). Yields (base URL, log)."""
     by_type = {SPEC.prefetch[k].resource_type: v for k, v in data.items()}
     log: list[str] = []
 
@@ -165,6 +166,8 @@ async def stand_in(data: dict[str, list[dict[str, Any]]], fault: Fault) -> Async
         asked = orjson.loads(await request.read())["entry"]
         entries = [{"response": {"status": "200 OK"}, "resource": answer(e["request"]["url"])} for e in asked]
         hang = fault(entries)
+        if isinstance(hang, int):
+            return web.Response(status=hang, text="unavailable")
         if hang is not None:
             await hang
         body = {"resourceType": "Bundle", "type": "batch-response", "entry": entries}
@@ -260,6 +263,33 @@ async def test_batch_hanging_past_the_deadline_fails_in_time_and_stops_batching(
         assert http.batch_verdicts.allows(url) is False
 
 
+@pytest.mark.parametrize("status", [503, 429])
+async def test_batch_failing_as_any_request_can_backs_off_a_minute_not_ten(http, status):
+    data = sample_patient(f"sb-7-{status}")
+    now = [1000.0]
+    http.batch_verdicts = BatchVerdicts(clock=lambda: now[0])
+    async with stand_in(data, lambda entries: status) as (url, log):
+        http.batch_verdicts.record(url, True)
+        record = await invoke(http, url, f"sb-7-{status}")
+        assert ids(record.resources) == ids(data) and record.unavailable == frozenset()
+        assert [line.split()[0] for line in log].count("GET") == KEYS
+        assert http.batch_verdicts.allows(url) is False
+        now[0] += RETRY_SECONDS + 1
+        assert http.batch_verdicts.allows(url) is None  # its statement is read again, then a batch is tried
+
+
+async def test_batch_answered_400_is_not_sent_again_for_ten_minutes(http):
+    data = sample_patient("sb-8")
+    now = [1000.0]
+    http.batch_verdicts = BatchVerdicts(clock=lambda: now[0])
+    async with stand_in(data, lambda entries: 400) as (url, _):
+        http.batch_verdicts.record(url, True)
+        record = await invoke(http, url, "sb-8")
+        assert ids(record.resources) == ids(data)
+        now[0] += KEEP_SECONDS - 1
+        assert http.batch_verdicts.allows(url) is False
+
+
 # --- units -----------------------------------------------------------------------------------------------------
 
 
@@ -306,3 +336,32 @@ def test_verdicts_expire_yes_after_ten_minutes_unreadable_after_one():
     assert verdicts.allows("a") is False
     now[0] += 2
     assert verdicts.allows("a") is None
+
+
+def test_back_off_doubles_per_failure_in_a_row_up_to_ten_minutes_and_an_answer_resets_it():
+    now = [0.0]
+    verdicts = BatchVerdicts(clock=lambda: now[0])
+
+    def pause(url: str) -> float:
+        """How long ``url`` gets no batch from now (to the second)."""
+        start = now[0]
+        while verdicts.allows(url) is False:
+            now[0] += 1
+        waited, now[0] = now[0] - start, start
+        return waited
+
+    seen = []
+    for _ in range(6):
+        verdicts.back_off("a")
+        verdicts.back_off("a")  # a batch already under way that failed alike: neither counts nor shortens
+        seen.append(pause("a"))
+        now[0] += seen[-1]
+        verdicts.record("a", True)  # the statement read again: batches are tried again
+    assert seen == [RETRY_SECONDS, 2 * RETRY_SECONDS, 4 * RETRY_SECONDS, 8 * RETRY_SECONDS, KEEP_SECONDS,
+                    KEEP_SECONDS]
+    verdicts.answered("a")
+    verdicts.back_off("a")
+    assert pause("a") == RETRY_SECONDS
+    verdicts.refuse("b")
+    verdicts.back_off("b")  # a refusal in force is not shortened by a back-off
+    assert pause("b") == KEEP_SECONDS
