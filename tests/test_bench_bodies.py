@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from service.api.parsing import parse_body
-from service.bench.bodies import TYPICAL_RESOURCES, small_body, typical_body
+from service.bench.bodies import MEDIUM_RESOURCES, TYPICAL_RESOURCES, large_body, medium_body, small_body, typical_body
 from service.bench.micro import run_now
 from service.cdshooks.models import HookRequest
 from service.engine import evaluate
@@ -54,3 +54,14 @@ def test_small_body_is_about_six_kilobytes_and_produces_the_cases_card_at_its_da
     result = evaluate(record, k, datetime.combine(TODAY, time(10), UTC), request.hook_instance)
     assert result.tier == "C3R"
     assert len(result.cards) == 1
+
+
+def test_medium_body_is_the_large_patients_newest_resources_at_about_215_kilobytes() -> None:
+    spec = knowledge().service
+    medium, large = medium_body(spec), large_body(spec)
+    assert medium.payload == medium_body(spec).payload
+    assert 200_000 < len(medium.payload) < 230_000
+    assert medium.describe()["resources"] == MEDIUM_RESOURCES
+    assert medium.patient_id == large.patient_id
+    keys = {(r["resourceType"], r["id"]) for r in medium.resources}
+    assert keys < {(r["resourceType"], r["id"]) for r in large.resources}

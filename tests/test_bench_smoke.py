@@ -9,7 +9,7 @@ import pytest
 
 from service.cli import main
 
-LOAD_WORKLOADS = ("small", "typical", "large", "production", "production-rs384")
+LOAD_WORKLOADS = ("small", "typical", "medium", "large", "production", "production-rs384")
 
 # The bodies are built from Synthea patients of the shared data folder: fail, naming it, when it is missing.
 pytestmark = pytest.mark.usefixtures("shared_synthea")
@@ -31,11 +31,13 @@ def test_tiny_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert path.with_suffix(".md").read_text().count("| typical |") >= 2
     assert results["bodies"]["typical"]["resources"] > 10
     assert results["bodies"]["large"]["resources"] > results["bodies"]["typical"]["resources"]
+    assert 200_000 < results["bodies"]["medium"]["bytes"] < 230_000  # issue 17's 215 kB size
+    assert results["bodies"]["large"]["bytes"] > 4 * results["bodies"]["medium"]["bytes"]
     assert 4_000 < results["bodies"]["small"]["bytes"] < 8_000
     assert results["options"]["floor_gc"] == "tuned"  # the floor runs with the service's GC tuning
     [one_pass] = results["passes"]
-    assert set(one_pass["workloads"]) == {"small", "typical", "notes", "large", "production", "production-rs384",
-                                          "no-prefetch"}
+    assert set(one_pass["workloads"]) == {"small", "typical", "notes", "medium", "large", "production",
+                                          "production-rs384", "no-prefetch"}
     assert results["bodies"]["notes"]["counts"]["clinicalNotes"] == 10
     for name in LOAD_WORKLOADS:
         workload = one_pass["workloads"][name]
@@ -64,8 +66,11 @@ def test_tiny_benchmark_runs_end_to_end(tmp_path: Path) -> None:
 
     checks = {(c["workload"], c["check"]): c for c in one_pass["checks"]}
     assert checks[("typical", "p99 ms at c=1")]["ok"] in (True, False)
-    for body in ("small", "typical", "large"):
+    for body in ("small", "typical", "medium", "large"):
         assert checks[(body, "CPU ms/request vs floor (worst level)")]["ok"] in (True, False)
+    # Issue 17's targets per body size: 215 kB ≤ 0.6× the floor, 890 kB ≤ 0.35×.
+    assert (checks[("medium", "CPU ms/request vs floor (worst level)")]["limit"],
+            checks[("large", "CPU ms/request vs floor (worst level)")]["limit"]) == ("<= 0.6", "<= 0.35")
     # Every production request carried a fresh JWT the service verified (errors would be 401s), and the
     # JWT + replay cost is the difference to the small body's service run of the same pass.
     # Both recommended algorithms are measured (CDS_HOOKS.md K10).
@@ -74,11 +79,16 @@ def test_tiny_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         auth = checks[(name, "JWT + replay CPU ms/request (vs small, c=1)")]
         assert auth["value"] == one_pass["workloads"][name]["auth_cpu_ms_per_request"]
     assert ("no-prefetch", "CPU ms/request (c=1)") in checks
+    if nofetch["status"] == "measured":  # fetching alone: the invocation minus the same patient's prefetch path
+        fetch = checks[("no-prefetch", "fetching CPU ms/request: minus the prefetch path's (c=1)")]["value"]
+        expected = (nofetch["service"]["levels"][0]["cpu_ms_per_request"]
+                    - one_pass["workloads"]["typical"]["service"]["levels"][0]["cpu_ms_per_request"])
+        assert fetch == pytest.approx(expected, abs=0.001)
     markdown = path.with_suffix(".md").read_text()
     assert "| floor CPU ms | service CPU ms | ×CPU |" in markdown
     assert markdown.count("| small |") >= 3  # load row pair + the CPU-ratio row
     assert checks[("typical", "p99 ms at c=8")]["ok"] is None  # c=8 is not part of a tiny run
-    for body in ("small", "typical", "large"):
+    for body in ("small", "typical", "medium", "large"):
         steps = results["micro"][body]
         assert set(steps) == {"parse", "gather", "evaluate", "serialize"}
         assert all(step["median_us"] > 0 and step["iterations"] > 0 for step in steps.values())

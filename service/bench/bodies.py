@@ -23,6 +23,8 @@ from service.knowledge.service_spec import ServiceSpec
 HOOK_INSTANCE = "6f1c2b8e-8d4a-4c53-9a53-0be4c4000001"
 TYPICAL_RESOURCES = 80
 LARGE_RESOURCES = 1000
+# ~215 kB: the large body's patient cut to its newest resources, the middle size issue 17 sets a target for.
+MEDIUM_RESOURCES = 193
 TYPICAL_PATIENT = "Ali_Herman"
 TYPICAL_CASE = "C1--in--leg-weakness-with-breast-cancer"
 # ~6 kB: an Epic-like prefetch (medicationReference with the Medications included, an informational
@@ -158,15 +160,24 @@ def small_body(spec: ServiceSpec, today: date | None = None) -> Body:
                 hook_request(case.patient_id, prefetch), resources)
 
 
+def _large_patient(spec: ServiceSpec) -> Path:
+    """The Synthea patient whose prefetch (every Observation) comes closest to LARGE_RESOURCES resources."""
+    def size(path: Path) -> int:
+        groups = group_by_key([e["resource"] for e in raw_resources(path)], spec, code_filter=False)
+        return sum(len(items) for items in groups.values())
+
+    return min(synthea_files(), key=lambda p: (abs(size(p) - LARGE_RESOURCES), p.name))
+
+
 def large_body(spec: ServiceSpec) -> Body:
     """The patient whose prefetch comes closest to 1,000 resources.
 
     With the observations template's codes no Synthea patient gets past ~200 resources, so the large body
     takes every Observation, as an EHR that ignores the code filter would.
     """
-    def size(path: Path) -> int:
-        groups = group_by_key([e["resource"] for e in raw_resources(path)], spec, code_filter=False)
-        return sum(len(items) for items in groups.values())
+    return build_body("large", _large_patient(spec), spec, code_filter=False, limit=LARGE_RESOURCES)
 
-    best = min(synthea_files(), key=lambda p: (abs(size(p) - LARGE_RESOURCES), p.name))
-    return build_body("large", best, spec, code_filter=False, limit=LARGE_RESOURCES)
+
+def medium_body(spec: ServiceSpec) -> Body:
+    """The large body's patient trimmed to its newest MEDIUM_RESOURCES resources (~215 kB)."""
+    return build_body("medium", _large_patient(spec), spec, code_filter=False, limit=MEDIUM_RESOURCES)

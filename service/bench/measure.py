@@ -81,11 +81,15 @@ def measure_level(server: Server, body_file: Path, script: Path, connections: in
 
 def measure_target(target: str, server: Server, body_file: Path, script: Path, *, connections: list[int],
                    seconds: float, warmup: float, noise_threshold_pct: float,
-                   issuer: BenchIssuer | None = None) -> TargetRun:
-    """``issuer``: every request carries a fresh token of it (the production-profile workload)."""
+                   issuer: BenchIssuer | None = None, warmup_connections: int | None = None) -> TargetRun:
+    """``issuer``: every request carries a fresh token of it (the production-profile workload).
+
+    The warm-up runs at the highest level unless ``warmup_connections`` says otherwise.
+    """
     check_answer(server, body_file.read_bytes(), issuer)
     if warmup > 0:
-        run_wrk(server.url, SERVICE_PATH, body_file, script, connections=max(connections), seconds=warmup,
+        run_wrk(server.url, SERVICE_PATH, body_file, script, connections=warmup_connections or max(connections),
+                seconds=warmup,
                 cpu=WRK_CPU, tokens=_tokens(issuer, body_file, warmup))
     run = TargetRun(target)
     for count in connections:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from service.bench import nofetch
-from service.bench.bodies import Body, large_body, small_body, typical_body
+from service.bench.bodies import Body, large_body, medium_body, small_body, typical_body
 from service.bench.measure import SERVER_CPU, TargetRun, measure_target
 from service.bench.notes import notes_body
 from service.bench.production import ALGORITHM_OF, BenchIssuer
@@ -32,7 +32,7 @@ from service.paths import knowledge_dir
 from service.settings import REPO_ROOT
 
 TARGETS = {"floor": "service.bench.floor:create_app", "service": "service.main:create_app"}
-WORKLOADS = ("small", "typical", "notes", "large", "production", "production-rs384", "no-prefetch")
+WORKLOADS = ("small", "typical", "notes", "medium", "large", "production", "production-rs384", "no-prefetch")
 BODY_OF = {name: "small" for name in ALGORITHM_OF}  # the workloads whose body is another workload's
 
 
@@ -70,7 +70,7 @@ def _wrapper(options: BenchOptions, label: str) -> list[str] | None:
 
 
 def run_target(target: str, body: Body, workdir: Path, options: BenchOptions, label: str,
-               issuer: BenchIssuer | None = None) -> TargetRun:
+               issuer: BenchIssuer | None = None, warmup_connections: int | None = None) -> TargetRun:
     """One server through every level. ``issuer``: the service runs the production profile trusting it,
     and every request (to the floor too, so wrk's work is the same) carries a fresh token."""
     body_file = workdir / f"{body.name}.json"
@@ -83,13 +83,15 @@ def run_target(target: str, body: Body, workdir: Path, options: BenchOptions, la
             running(TARGETS[target], cpu=SERVER_CPU, env=env, log=log, wrapper=wrapper) as server:
         return measure_target(target, server, body_file, write_script(workdir), connections=options.connections,
                               seconds=options.duration, warmup=options.warmup,
-                              noise_threshold_pct=options.noise_threshold_pct, issuer=issuer)
+                              noise_threshold_pct=options.noise_threshold_pct, issuer=issuer,
+                              warmup_connections=warmup_connections)
 
 
 def bodies_for(workloads: list[str]) -> dict[str, Body]:
     """The bodies the workloads need, built once per run."""
     spec = load_knowledge(knowledge_dir()).service
-    makers = {"small": small_body, "typical": typical_body, "notes": notes_body, "large": large_body}
+    makers = {"small": small_body, "typical": typical_body, "notes": notes_body, "medium": medium_body,
+              "large": large_body}
     names = {BODY_OF.get(name, name) for name in workloads} | ({"typical"} if "no-prefetch" in workloads else set())
     return {name: make(spec) for name, make in makers.items() if name in names}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from service.bench.bodies import large_body, small_body, typical_body
+from service.bench.bodies import large_body, medium_body, small_body, typical_body
 from service.bench.checks import annotate
 from service.bench.micro import run_micro
 from service.bench.micro_auth import run_auth_micro
@@ -24,7 +24,7 @@ def micro(options: BenchOptions) -> dict[str, Any]:
     knowledge = load_knowledge(knowledge_dir())
     settings = Settings(_env_file=None)
     spec = knowledge.service
-    bodies = [small_body(spec), typical_body(spec), notes_body(spec), large_body(spec)]
+    bodies = [small_body(spec), typical_body(spec), notes_body(spec), medium_body(spec), large_body(spec)]
     results: dict[str, Any] = run_micro(bodies, knowledge, settings, iterations=options.micro_iterations)
     results["auth"] = run_auth_micro(min(options.micro_iterations, 1000))
     return results

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-WORKLOADS = ("small", "typical", "notes", "large", "production", "production-rs384", "no-prefetch")  # as bench.runner
+# as bench.runner
+WORKLOADS = ("small", "typical", "notes", "medium", "large", "production", "production-rs384", "no-prefetch")
 
 
 def _int_list(text: str) -> list[int]:
