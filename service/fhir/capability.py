@@ -94,10 +94,9 @@ class BatchVerdicts:
         current = self._verdicts.get(base_url)
         if current is not None and not current[0] and current[1] > self._clock():
             return
-        if len(self._failures) >= MAX_SERVERS and base_url not in self._failures:
-            self._failures.clear()
-        failures = self._failures[base_url] = self._failures.get(base_url, 0) + 1
+        failures = self._failures.get(base_url, 0) + 1
         self._keep(base_url, False, min(RETRY_SECONDS * 2 ** min(failures - 1, 16), KEEP_SECONDS))
+        self._failures[base_url] = failures  # after _keep, which clears both maps when they are full
 
     def answered(self, base_url: str) -> None:
         """A batch was answered as a batch: the next transient failure backs off for a minute again."""
